@@ -1,0 +1,124 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the libvirt live-migration extension."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'nova_stx', title='nova-stx options',
+    help='Options of the nova-stx scheduler filters and libvirt driver '
+         'extension.')
+
+OPTS = [
+    cfg.IntOpt(
+        'live_migration_timeout',
+        min=0,
+        help="""
+Live-migration timeout, in seconds, for instances whose flavor, image and
+metadata set none.
+
+Absolute, unlike ``[libvirt] live_migration_completion_timeout`` which is
+per GiB of guest data. 0 disables the timeout. Unset (the default) keeps
+Nova's own per-GiB timeout for such instances. StarlingX deployed 180.
+
+Related options:
+
+* ``[libvirt] live_migration_completion_timeout``
+* ``live_migration_timeout_action``
+"""),
+    cfg.StrOpt(
+        'live_migration_timeout_action',
+        default='abort',
+        choices=[
+            ('abort', 'Abort the migration; the guest keeps running on the '
+                      'source (StarlingX).'),
+            ('force_complete', 'Switch to post-copy when '
+                               '[libvirt] live_migration_permit_post_copy '
+                               'is set, else pause the guest until the '
+                               'copy completes.'),
+        ],
+        help="""
+What to do when a live migration reaches its per-instance timeout.
+
+Related options:
+
+* ``live_migration_timeout``
+* ``[libvirt] live_migration_permit_post_copy``
+"""),
+    cfg.StrOpt(
+        'live_migration_downtime_ramp',
+        default='starlingx',
+        choices=[
+            ('starlingx', 'Linear, reaching the maximum downtime at 2/3 of '
+                          'the timeout (StarlingX).'),
+            ('nova', "Linear, one step every "
+                     "[libvirt] live_migration_downtime_delay seconds per "
+                     "GiB of guest data (upstream Nova)."),
+            ('exponential', 'Exponential, as Nova Liberty did.'),
+        ],
+        help="""
+How the maximum downtime grows from its first step to the effective
+maximum while a live migration runs.
+
+Related options:
+
+* ``[libvirt] live_migration_downtime``
+* ``[libvirt] live_migration_downtime_steps``
+* ``[libvirt] live_migration_downtime_delay``
+"""),
+    cfg.IntOpt(
+        'tenant_live_migration_timeout_min',
+        default=120,
+        min=0,
+        help="""
+Smallest non-zero timeout, in seconds, that image properties and instance
+metadata (set by tenants) may ask for; a smaller one is raised to this.
+Flavor values (admin-set) are not bounded.
+
+Related options:
+
+* ``tenant_live_migration_timeout_allow_disable``
+"""),
+    cfg.BoolOpt(
+        'tenant_live_migration_timeout_allow_disable',
+        default=True,
+        help="""
+Whether image properties and instance metadata may disable the timeout
+with 0. When False a 0 from those sources is ignored.
+
+Related options:
+
+* ``tenant_live_migration_timeout_min``
+"""),
+    cfg.IntOpt(
+        'tenant_live_migration_max_downtime_max',
+        min=100,
+        help="""
+Largest maximum downtime, in milliseconds, that image properties and
+instance metadata may ask for; a larger one is lowered to this. Unset: no
+bound. Flavor values (admin-set) are not bounded.
+
+Related options:
+
+* ``[libvirt] live_migration_downtime``
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

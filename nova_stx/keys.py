@@ -1,0 +1,350 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The one registry of every key nova-stx owns or reads.
+
+Each :class:`Key` says how the key is spelt in each source (flavor extra
+spec, image property, instance metadata), its type, unit, range, default,
+precedence and help. The Nova API validators, the Glance metadefs, the
+parsing done by the filters and the driver, the CLI and the docs all derive
+from :data:`KEYS`; nothing else lists key names.
+"""
+
+import dataclasses
+import enum
+import re
+import typing as ty
+
+from nova_stx import cpu_models
+
+
+class Source(str, enum.Enum):
+    """Where a value can be set."""
+
+    FLAVOR = 'flavor'
+    IMAGE = 'image'
+    INSTANCE = 'instance'
+    CONFIG = 'config'
+
+    def __str__(self):
+        return self.value
+
+
+class Kind(str, enum.Enum):
+    INTEGER = 'integer'
+    BOOLEAN = 'boolean'
+    ENUM = 'enum'
+
+
+class Rule(str, enum.Enum):
+    """How values from several sources combine into one."""
+
+    #: The first source, in order, that sets a valid value wins.
+    FIRST_SET = 'first-set'
+    #: The smallest non-zero value wins; zero only when every value is zero.
+    SMALLEST_NON_ZERO = 'smallest-non-zero'
+
+
+class InvalidValue(ValueError):
+    """A value breaks its key's rule; the text names key, value and rule."""
+
+    def __init__(self, name, value, rule):
+        self.name = name
+        self.value = value
+        self.rule = rule
+        super().__init__(f"{name} {rule}; got '{value}'.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Namespace:
+    """A Glance metadef namespace that groups keys of one topic."""
+
+    name: str
+    display_name: str
+    description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Precedence:
+    rule: Rule
+    order: tuple[Source, ...]
+
+    def describe(self):
+        names = ', '.join(str(s) for s in self.order)
+        if self.rule is Rule.FIRST_SET:
+            return f'first set of: {names}'
+        return (f'smallest non-zero of: {names}; 0 only if every value '
+                f'set is 0')
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One setting and its spelling, type and rules in every source."""
+
+    id: str
+    title: str
+    help: str
+    kind: Kind
+    namespace: Namespace
+    flavor: ty.Optional[str] = None
+    image: ty.Optional[str] = None
+    instance: ty.Optional[str] = None
+    unit: ty.Optional[str] = None
+    minimum: ty.Optional[int] = None
+    maximum: ty.Optional[int] = None
+    #: 0 is valid outside [minimum, maximum] and means "disabled".
+    zero_disables: bool = False
+    choices: tuple[str, ...] = ()
+    #: What applies when no source sets the key (text, for docs).
+    default: ty.Optional[str] = None
+    precedence: ty.Optional[Precedence] = None
+
+    def names(self):
+        """Return ``{source: name}`` for every source that has the key."""
+        return {s: n for s, n in ((Source.FLAVOR, self.flavor),
+                                  (Source.IMAGE, self.image),
+                                  (Source.INSTANCE, self.instance)) if n}
+
+    def name_in(self, source):
+        return self.names().get(Source(source))
+
+    @property
+    def rule_text(self):
+        """The rule a value must meet, phrased as StarlingX phrased it."""
+        if self.kind is Kind.BOOLEAN:
+            return "must be 'true' or 'false'"
+        if self.kind is Kind.ENUM:
+            return 'must be one of: ' + ', '.join(self.choices)
+        if self.zero_disables:
+            return (f'must be 0 or in the range {self.minimum} to '
+                    f'{self.maximum}')
+        if self.minimum is not None and self.maximum is not None:
+            return f'must be in the range {self.minimum} to {self.maximum}'
+        if self.minimum is not None:
+            return f'must be greater than or equal to {self.minimum}'
+        return 'must be an integer'
+
+    def parse(self, value, source=Source.FLAVOR):
+        """Return ``value`` as its typed value, or raise InvalidValue.
+
+        :param value: the raw value (a string, as Nova and Glance keep them).
+        :param source: which source it came from; only names the key.
+        :returns: an int, a bool or a str.
+        """
+        name = self.name_in(source) or self.id
+        text = value if isinstance(value, str) else str(value)
+        if self.kind is Kind.BOOLEAN:
+            if isinstance(value, bool):
+                return value
+            if text.lower() not in ('true', 'false'):
+                raise InvalidValue(name, text, self.rule_text)
+            return text.lower() == 'true'
+        if self.kind is Kind.ENUM:
+            if text not in self.choices:
+                raise InvalidValue(name, text, self.rule_text)
+            return text
+        if isinstance(value, bool) or not re.fullmatch(r'-?[0-9]+', text):
+            raise InvalidValue(name, text, 'must be an integer')
+        number = int(text)
+        if self.zero_disables and number == 0:
+            return 0
+        if ((self.minimum is not None and number < self.minimum) or
+                (self.maximum is not None and number > self.maximum)):
+            raise InvalidValue(name, text, self.rule_text)
+        return number
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """The effective value of a key and where it came from."""
+
+    value: ty.Any
+    source: ty.Optional[Source]
+    #: Values that were set but broke the key's rule, and were skipped.
+    ignored: tuple[InvalidValue, ...] = ()
+
+
+def resolve(key, raw, config_value=None):
+    """Combine the values set for ``key`` into the one that applies.
+
+    Invalid values are never used: they are skipped and returned in
+    ``ignored`` for the caller to log.
+
+    :param key: a :class:`Key` with a precedence.
+    :param raw: ``{Source: raw value}`` for the sources that set the key.
+    :param config_value: the operator's value, used when no source wins.
+    :returns: a :class:`Resolution`.
+    """
+    valid = {}
+    ignored = []
+    for source in key.precedence.order:
+        if raw.get(source) is None:
+            continue
+        try:
+            valid[source] = key.parse(raw[source], source)
+        except InvalidValue as exc:
+            ignored.append(exc)
+    ignored = tuple(ignored)
+    if key.precedence.rule is Rule.FIRST_SET:
+        for source in key.precedence.order:
+            if source in valid:
+                return Resolution(valid[source], source, ignored)
+    elif valid:
+        non_zero = [(v, s) for s, v in valid.items() if v != 0]
+        if not non_zero:
+            first = next(iter(valid))
+            return Resolution(0, first, ignored)
+        value, source = min(non_zero, key=lambda vs: vs[0])
+        return Resolution(value, source, ignored)
+    return Resolution(config_value, Source.CONFIG, ignored)
+
+
+LIVE_MIGRATION = Namespace(
+    'STX::Compute::LiveMigration', 'Live Migration Limits',
+    'Per-instance limits for libvirt live migration, honoured by the '
+    'nova-stx libvirt driver extension: the longest pause the guest '
+    'tolerates at switch-over and the time after which the migration is '
+    'ended.')
+LIVE_MIGRATION_FLAGS = Namespace(
+    'STX::Compute::LiveMigrationFlags', 'Live Migration Options',
+    'Per-instance libvirt live-migration options, honoured by the nova-stx '
+    'libvirt driver extension. Instance metadata overrides the flavor.')
+VCPU_MODEL = Namespace(
+    'STX::Compute::VCPUModel', 'Virtual CPU Model',
+    'The virtual CPU model the guest sees. The nova-stx vCPU model filter '
+    'places the guest on hosts whose CPU can provide it.')
+HPET = Namespace(
+    'STX::Compute::HPET', 'High Precision Event Timer',
+    'Whether the guest gets a High Precision Event Timer.')
+AUTO_RECOVERY = Namespace(
+    'STX::Compute::AutoRecovery', 'Instance Auto Recovery',
+    'Whether a failed instance is recovered automatically.')
+
+LIVE_MIGRATION_MAX_DOWNTIME = Key(
+    id='live_migration_max_downtime',
+    title='Live migration maximum downtime',
+    help=('Longest pause, in milliseconds, the guest may see when a live '
+          'migration switches over to the destination. The flavor value '
+          'overrides instance metadata, which overrides the image.'),
+    kind=Kind.INTEGER, namespace=LIVE_MIGRATION,
+    flavor='hw:wrs:live_migration_max_downtime',
+    instance='hw:wrs:live_migration_max_downtime',
+    image='hw_wrs_live_migration_max_downtime',
+    unit='ms', minimum=100,
+    default='[libvirt] live_migration_downtime',
+    precedence=Precedence(Rule.FIRST_SET, (
+        Source.FLAVOR, Source.INSTANCE, Source.IMAGE)))
+
+LIVE_MIGRATION_TIMEOUT = Key(
+    id='live_migration_timeout',
+    title='Live migration timeout',
+    help=('Seconds after which a live migration that has not completed is '
+          'ended (absolute, not per GiB). 0 disables the timeout. When '
+          'several sources set it, the smallest non-zero value applies.'),
+    kind=Kind.INTEGER, namespace=LIVE_MIGRATION,
+    flavor='hw:wrs:live_migration_timeout',
+    instance='hw:wrs:live_migration_timeout',
+    image='hw_wrs_live_migration_timeout',
+    unit='s', minimum=120, maximum=800, zero_disables=True,
+    default='[nova_stx] live_migration_timeout',
+    precedence=Precedence(Rule.SMALLEST_NON_ZERO, (
+        Source.FLAVOR, Source.IMAGE, Source.INSTANCE)))
+
+LIVE_MIGRATION_AUTO_CONVERGE = Key(
+    id='live_migration_auto_converge',
+    title='Live migration auto-converge',
+    help=('Throttle the guest vCPUs when a live migration does not '
+          'converge. Instance metadata overrides the flavor.'),
+    kind=Kind.BOOLEAN, namespace=LIVE_MIGRATION_FLAGS,
+    flavor='hw:wrs:live_migration_auto_converge',
+    instance='hw:wrs:live_migration_auto_converge',
+    default='[libvirt] live_migration_permit_auto_converge',
+    precedence=Precedence(Rule.FIRST_SET, (Source.INSTANCE, Source.FLAVOR)))
+
+LIVE_MIGRATION_TUNNEL = Key(
+    id='live_migration_tunnel',
+    title='Live migration tunnelled',
+    help=('Carry the migration data through the libvirtd connection '
+          '(tunnelled). Instance metadata overrides the flavor.'),
+    kind=Kind.BOOLEAN, namespace=LIVE_MIGRATION_FLAGS,
+    flavor='hw:wrs:live_migration_tunnel',
+    instance='hw:wrs:live_migration_tunnel',
+    default='[libvirt] live_migration_tunnelled',
+    precedence=Precedence(Rule.FIRST_SET, (Source.INSTANCE, Source.FLAVOR)))
+
+CPU_MODEL = Key(
+    id='cpu_model',
+    title='vCPU model',
+    help=("CPU model presented to the guest. 'Passthrough' gives the host "
+          'CPU as it is and needs a KVM host; a named model needs a host '
+          'whose CPU is that model or a newer one of the same family. The '
+          'image may set it only when the flavor does not, or to the same '
+          'value.'),
+    kind=Kind.ENUM, namespace=VCPU_MODEL,
+    flavor='hw:cpu_model', image='hw_cpu_model',
+    choices=cpu_models.SUPPORTED_MODELS,
+    default='[libvirt] cpu_mode',
+    precedence=Precedence(Rule.FIRST_SET, (Source.FLAVOR, Source.IMAGE)))
+
+HPET_ENABLED = Key(
+    id='hpet',
+    title='HPET',
+    help='Give the guest a High Precision Event Timer.',
+    kind=Kind.BOOLEAN, namespace=HPET,
+    flavor='hw:hpet', default='false')
+
+AUTO_RECOVERY_ENABLED = Key(
+    id='auto_recovery',
+    title='Auto recovery',
+    help=('Recover the instance automatically when it fails. Validated for '
+          'compatibility with StarlingX flavors and images; stock Nova does '
+          'not act on it.'),
+    kind=Kind.BOOLEAN, namespace=AUTO_RECOVERY,
+    flavor='sw:wrs:auto_recovery', image='sw_wrs_auto_recovery',
+    default='true',
+    precedence=Precedence(Rule.FIRST_SET, (Source.FLAVOR, Source.IMAGE)))
+
+#: Every key, in documentation order.
+KEYS = (
+    LIVE_MIGRATION_MAX_DOWNTIME,
+    LIVE_MIGRATION_TIMEOUT,
+    LIVE_MIGRATION_AUTO_CONVERGE,
+    LIVE_MIGRATION_TUNNEL,
+    CPU_MODEL,
+    HPET_ENABLED,
+    AUTO_RECOVERY_ENABLED,
+)
+
+
+def by_name(source):
+    """Return ``{name: Key}`` for every key that ``source`` can carry."""
+    return {k.name_in(source): k for k in KEYS if k.name_in(source)}
+
+
+def validate(properties, source):
+    """Check every property of ours in ``properties``.
+
+    Properties nova-stx does not own are ignored.
+
+    :param properties: ``{name: raw value}``.
+    :param source: the :class:`Source` they were set on.
+    :returns: a list of :class:`InvalidValue`, empty when all are valid.
+    """
+    known = by_name(source)
+    errors = []
+    for name, value in properties.items():
+        if name in known:
+            try:
+                known[name].parse(value, source)
+            except InvalidValue as exc:
+                errors.append(exc)
+    return errors
