@@ -106,7 +106,11 @@ class Key:
     choices: tuple[str, ...] = ()
     #: What applies when no source sets the key (text, for docs).
     default: ty.Optional[str] = None
+    #: The value offered when a user adds the key (Glance metadefs).
+    suggested: ty.Any = None
     precedence: ty.Optional[Precedence] = None
+    #: Whether an image may set a value that differs from the flavor's.
+    image_may_differ: bool = True
 
     def names(self):
         """Return ``{source: name}`` for every source that has the key."""
@@ -239,7 +243,7 @@ LIVE_MIGRATION_MAX_DOWNTIME = Key(
     flavor='hw:wrs:live_migration_max_downtime',
     instance='hw:wrs:live_migration_max_downtime',
     image='hw_wrs_live_migration_max_downtime',
-    unit='ms', minimum=100,
+    unit='ms', minimum=100, suggested=500,
     default='[libvirt] live_migration_downtime',
     precedence=Precedence(Rule.FIRST_SET, (
         Source.FLAVOR, Source.INSTANCE, Source.IMAGE)))
@@ -254,7 +258,7 @@ LIVE_MIGRATION_TIMEOUT = Key(
     flavor='hw:wrs:live_migration_timeout',
     instance='hw:wrs:live_migration_timeout',
     image='hw_wrs_live_migration_timeout',
-    unit='s', minimum=120, maximum=800, zero_disables=True,
+    unit='s', minimum=120, maximum=800, zero_disables=True, suggested=180,
     default='[nova_stx] live_migration_timeout',
     precedence=Precedence(Rule.SMALLEST_NON_ZERO, (
         Source.FLAVOR, Source.IMAGE, Source.INSTANCE)))
@@ -268,6 +272,7 @@ LIVE_MIGRATION_AUTO_CONVERGE = Key(
     flavor='hw:wrs:live_migration_auto_converge',
     instance='hw:wrs:live_migration_auto_converge',
     default='[libvirt] live_migration_permit_auto_converge',
+    suggested=False,
     precedence=Precedence(Rule.FIRST_SET, (Source.INSTANCE, Source.FLAVOR)))
 
 LIVE_MIGRATION_TUNNEL = Key(
@@ -278,7 +283,7 @@ LIVE_MIGRATION_TUNNEL = Key(
     kind=Kind.BOOLEAN, namespace=LIVE_MIGRATION_FLAGS,
     flavor='hw:wrs:live_migration_tunnel',
     instance='hw:wrs:live_migration_tunnel',
-    default='[libvirt] live_migration_tunnelled',
+    default='[libvirt] live_migration_tunnelled', suggested=False,
     precedence=Precedence(Rule.FIRST_SET, (Source.INSTANCE, Source.FLAVOR)))
 
 CPU_MODEL = Key(
@@ -293,14 +298,15 @@ CPU_MODEL = Key(
     flavor='hw:cpu_model', image='hw_cpu_model',
     choices=cpu_models.SUPPORTED_MODELS,
     default='[libvirt] cpu_mode',
-    precedence=Precedence(Rule.FIRST_SET, (Source.FLAVOR, Source.IMAGE)))
+    precedence=Precedence(Rule.FIRST_SET, (Source.FLAVOR, Source.IMAGE)),
+    image_may_differ=False)
 
 HPET_ENABLED = Key(
     id='hpet',
     title='HPET',
     help='Give the guest a High Precision Event Timer.',
     kind=Kind.BOOLEAN, namespace=HPET,
-    flavor='hw:hpet', default='false')
+    flavor='hw:hpet', default='false', suggested=False)
 
 AUTO_RECOVERY_ENABLED = Key(
     id='auto_recovery',
@@ -310,7 +316,7 @@ AUTO_RECOVERY_ENABLED = Key(
           'not act on it.'),
     kind=Kind.BOOLEAN, namespace=AUTO_RECOVERY,
     flavor='sw:wrs:auto_recovery', image='sw_wrs_auto_recovery',
-    default='true',
+    default='true', suggested=True,
     precedence=Precedence(Rule.FIRST_SET, (Source.FLAVOR, Source.IMAGE)))
 
 #: Every key, in documentation order.
@@ -330,6 +336,16 @@ def by_name(source):
     return {k.name_in(source): k for k in KEYS if k.name_in(source)}
 
 
+def owned_prefixes():
+    """Return the name prefixes only nova-stx keys use (``hw:wrs:`` ...).
+
+    Nova's own ``hw:``/``hw_`` namespaces are not ours.
+    """
+    prefixes = {name[:-len(k.id)] for k in KEYS
+                for name in k.names().values()}
+    return tuple(sorted(prefixes - {'hw:', 'hw_'}))
+
+
 def validate(properties, source):
     """Check every property of ours in ``properties``.
 
@@ -347,4 +363,26 @@ def validate(properties, source):
                 known[name].parse(value, source)
             except InvalidValue as exc:
                 errors.append(exc)
+    return errors
+
+
+def check_image_against_flavor(flavor, image):
+    """Return errors where the image sets a value the flavor forbids.
+
+    :param flavor: flavor extra specs, ``{name: value}``.
+    :param image: image properties, ``{name: value}``.
+    :returns: a list of :class:`InvalidValue`.
+    """
+    errors = []
+    for key in KEYS:
+        if key.image_may_differ or not (key.flavor and key.image):
+            continue
+        if (key.flavor in flavor and key.image in image and
+                flavor[key.flavor] != image[key.image]):
+            errors.append(InvalidValue(
+                key.image, image[key.image],
+                f"must equal the flavor's {key.flavor} "
+                f"'{flavor[key.flavor]}' (Image {key.title} is not "
+                f'permitted to override configuration set against the '
+                f'flavor)'))
     return errors
