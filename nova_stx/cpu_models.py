@@ -63,3 +63,84 @@ FAMILIES = {
 
 #: Every value ``hw:cpu_model`` accepts, in a stable order.
 SUPPORTED_MODELS = (PASSTHROUGH,) + INTEL_MODELS + AMD_MODELS
+
+#: libvirt's ``<vendor>`` for the hosts of each family.
+FAMILY_VENDORS = {
+    'Intel': 'Intel',
+    'AMD': 'AMD',
+}
+
+
+def _features(*names):
+    return frozenset(names)
+
+
+_IBRS = _features('spec-ctrl')
+_AVX512 = _features('avx512f', 'avx512dq', 'avx512cd', 'avx512bw',
+                    'avx512vl')
+_INTEL_BASE = {
+    'Conroe': _features('ssse3'),
+    'Penryn': _features('ssse3', 'sse4.1'),
+    'Nehalem': _features('ssse3', 'sse4.1', 'sse4.2', 'popcnt'),
+    'Westmere': _features('sse4.2', 'popcnt', 'aes', 'pclmuldq'),
+    'SandyBridge': _features('sse4.2', 'aes', 'avx', 'xsave'),
+    'IvyBridge': _features('avx', 'f16c', 'rdrand', 'fsgsbase'),
+    'Haswell': _features('avx', 'f16c', 'avx2', 'bmi1', 'bmi2', 'fma',
+                         'movbe'),
+    'Broadwell-noTSX': _features('avx2', 'bmi2', 'fma', 'adx', 'rdseed',
+                                 'smap'),
+    'Broadwell': _features('avx2', 'bmi2', 'fma', 'adx', 'rdseed',
+                           'smap'),
+    'Skylake-Client': _features('avx2', 'adx', 'rdseed', 'xsavec',
+                                'xgetbv1'),
+    'Skylake-Server': _features('avx2', 'adx', 'xsavec', 'clwb') | _AVX512,
+    'Cascadelake-Server-noTSX': (_features('clwb', 'avx512vnni') |
+                                 _AVX512 | _IBRS),
+    'Icelake-Server-noTSX': (_features('avx512vnni', 'avx512vbmi', 'gfni',
+                                       'vaes', 'vpclmulqdq') |
+                             _AVX512 | _IBRS),
+    'Cooperlake': (_features('avx512vnni', 'avx512-bf16') |
+                   _AVX512 | _IBRS),
+    'SapphireRapids': (_features('avx512vnni', 'avx512-bf16', 'gfni',
+                                 'vaes', 'amx-tile', 'avx512-fp16') |
+                       _AVX512 | _IBRS),
+    'GraniteRapids': (_features('avx512-bf16', 'amx-tile', 'avx512-fp16',
+                                'amx-fp16') | _AVX512 | _IBRS),
+}
+_INTEL_BASE['Cascadelake-Server'] = _INTEL_BASE['Cascadelake-Server-noTSX']
+_INTEL_BASE['Icelake-Server'] = _INTEL_BASE['Icelake-Server-noTSX']
+
+_AMD = {
+    'Opteron_G1': _features('sse2'),
+    'Opteron_G2': _features('sse2', 'cx16'),
+    'Opteron_G3': _features('cx16', 'sse4a', 'abm'),
+    'Opteron_G4': _features('sse4a', 'avx', 'aes', 'xop', 'fma4'),
+    'Opteron_G5': _features('sse4a', 'avx', 'xop', 'fma4', 'fma', 'tbm',
+                            'f16c'),
+    'EPYC': _features('sse4a', 'avx2', 'fma', 'adx', 'rdseed', 'sha-ni'),
+    'EPYC-IBPB': _features('sse4a', 'avx2', 'adx', 'sha-ni', 'ibpb'),
+    'EPYC-Rome': _features('avx2', 'sha-ni', 'ibpb', 'clwb', 'rdpid'),
+    'EPYC-Milan': _features('avx2', 'sha-ni', 'clwb', 'rdpid', 'pku',
+                            'vaes', 'vpclmulqdq'),
+    'EPYC-Genoa': (_features('sha-ni', 'vaes', 'vpclmulqdq',
+                             'avx512-bf16') | _AVX512),
+    'EPYC-Turin': (_features('sha-ni', 'vaes', 'avx512-bf16',
+                             'avx-vnni', 'avx512-vp2intersect') |
+                   _AVX512),
+}
+
+
+def _with_ibrs(base):
+    signatures = {}
+    for name, features in base.items():
+        signatures[name] = features
+        if name + '-IBRS' in INTEL_MODELS:
+            signatures[name + '-IBRS'] = features | _IBRS
+    return signatures
+
+
+#: A few CPU features (libvirt names) every CPU of a model has; used only
+#: to judge a host whose model is outside every family. Nova reports a
+#: host's full feature list (libvirt expands it), so a host that can run
+#: the model has at least these. Not a complete definition of the model.
+SIGNATURE_FEATURES = dict(_with_ibrs(_INTEL_BASE), **_AMD)
