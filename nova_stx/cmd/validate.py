@@ -78,7 +78,7 @@ def _nova_error(name, value):
     try:
         validators.validate(name, value)
     except exception.ValidationError as exc:
-        return str(exc)
+        return f"{name}='{value}': {exc}"
     return None
 
 
