@@ -38,7 +38,6 @@ Related options:
 """),
     cfg.StrOpt(
         'live_migration_timeout_action',
-        default='abort',
         choices=[
             ('abort', 'Abort the migration; the guest keeps running on the '
                       'source (StarlingX).'),
@@ -48,11 +47,14 @@ Related options:
                                'copy completes.'),
         ],
         help="""
-What to do when a live migration reaches its per-instance timeout.
+What to do when a live migration reaches its timeout (per-instance or
+``live_migration_timeout``). Unset (the default) follows
+``[libvirt] live_migration_timeout_action``, whose default is ``abort``.
 
 Related options:
 
 * ``live_migration_timeout``
+* ``[libvirt] live_migration_timeout_action``
 * ``[libvirt] live_migration_permit_post_copy``
 """),
     cfg.StrOpt(
@@ -79,7 +81,8 @@ Related options:
     cfg.IntOpt(
         'tenant_live_migration_timeout_min',
         default=120,
-        min=0,
+        min=120,
+        max=800,
         help="""
 Smallest non-zero timeout, in seconds, that image properties and instance
 metadata (set by tenants) may ask for; a smaller one is raised to this.
@@ -87,6 +90,22 @@ Flavor values (admin-set) are not bounded.
 
 Related options:
 
+* ``tenant_live_migration_timeout_max``
+* ``tenant_live_migration_timeout_allow_disable``
+"""),
+    cfg.IntOpt(
+        'tenant_live_migration_timeout_max',
+        default=800,
+        min=120,
+        max=800,
+        help="""
+Largest timeout, in seconds, that image properties and instance metadata
+(set by tenants) may ask for; a larger one is lowered to this. Flavor
+values (admin-set) are not bounded.
+
+Related options:
+
+* ``tenant_live_migration_timeout_min``
 * ``tenant_live_migration_timeout_allow_disable``
 """),
     cfg.BoolOpt(
@@ -99,6 +118,7 @@ with 0. When False a 0 from those sources is ignored.
 Related options:
 
 * ``tenant_live_migration_timeout_min``
+* ``tenant_live_migration_timeout_max``
 """),
     cfg.IntOpt(
         'tenant_live_migration_max_downtime_max',
