@@ -155,8 +155,8 @@ class CheckNamedTestCase(testtools.TestCase):
     def test_check_named_alias_host(self):
         self.assertIsNone(vcpu_model.check('Haswell',
                                            _host('Haswell-noTSX')))
-        self.assertIsNotNone(vcpu_model.check('Broadwell',
-                                               _host('Haswell-noTSX')))
+        self.assertIsNotNone(
+            vcpu_model.check('Broadwell', _host('Haswell-noTSX')))
 
     def test_check_named_other_family(self):
         self.assertEqual(

@@ -1,0 +1,117 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Fit the guest's NUMA cells onto the host's: exact and fast.
+
+Same contract toward Nova as upstream's ``NUMATopologyFilter``; the fit
+itself is :func:`nova_stx.scheduler.numa.fit.fit_host`, which is pure and
+never mutates the request, so the RequestSpec is not cloned per host.
+"""
+
+from nova import objects
+from nova.objects import fields
+from nova.scheduler import filters
+
+from nova_stx.scheduler.filters import base
+from nova_stx.scheduler.numa import fit
+from nova_stx.scheduler.numa import model
+from nova_stx.scheduler.numa import pci as numa_pci
+
+
+def thread_policy_reason(host, spec_obj):
+    """Upstream's whole-host rule: ``require`` needs an SMT host.
+
+    :param host: the host's :class:`model.Host`.
+    :param spec_obj: the RequestSpec.
+    :returns: None or the reason.
+    """
+    extra_specs = spec_obj.flavor.extra_specs
+    image_props = spec_obj.image.properties
+    policies = (extra_specs.get('hw:cpu_policy'),
+                image_props.get('hw_cpu_policy'))
+    thread_policies = (extra_specs.get('hw:cpu_thread_policy'),
+                       image_props.get('hw_cpu_thread_policy'))
+    if (fields.CPUAllocationPolicy.DEDICATED in policies and
+            fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies and
+            not host.has_threads):
+        return ("host has no SMT (hyperthreads) but the 'require' CPU "
+                "thread policy was requested")
+    return None
+
+
+def limits_for(host_state, spec_obj):
+    """Build the ``NUMATopologyLimits`` the compute claim will read."""
+    limits = objects.NUMATopologyLimits(
+        cpu_allocation_ratio=host_state.cpu_allocation_ratio,
+        ram_allocation_ratio=host_state.ram_allocation_ratio)
+    if 'network_metadata' in spec_obj and spec_obj.network_metadata:
+        limits.network_metadata = spec_obj.network_metadata
+    return limits
+
+
+class StxNUMATopologyFilter(base.ExplainedHostFilter,
+                            filters.CandidateFilterMixin):
+    """Pass hosts whose NUMA cells can hold the guest's NUMA cells."""
+
+    # NOTE(nova-stx): as upstream, the API refuses a rebuild whose image
+    # changes the NUMA constraints, and the instance already holds its
+    # resources on the host, so rebuilds are not filtered.
+    RUN_ON_REBUILD = False
+
+    # NOTE(nova-stx): usage-dependent; for multi-create Nova consumes each
+    # instance from the host state and must re-run the filter.
+    run_filter_once_per_request = False
+
+    def check(self, host_state, spec_obj):
+        requested = spec_obj.numa_topology
+        host = model.host_from_nova(host_state.numa_topology)
+        if host is not None:
+            why = thread_policy_reason(host, spec_obj)
+            if why:
+                return why
+        if not requested:
+            return None
+        if host is None:
+            return ('no host NUMA topology while the instance requests '
+                    'one')
+        network_metadata = None
+        if 'network_metadata' in spec_obj:
+            network_metadata = spec_obj.network_metadata
+        request = model.request_from_nova(requested, network_metadata)
+        limits = limits_for(host_state, spec_obj)
+        pci_requests = spec_obj.pci_requests
+        pci_requests = pci_requests.requests if pci_requests else None
+        stx_limits = model.limits_from_nova(limits)
+        verdicts = []
+
+        def candidate_fits(candidate):
+            pci = numa_pci.pci_check(
+                host_state.pci_stats, pci_requests, candidate['mappings'])
+            verdict = fit.fit_host(host, request, stx_limits, pci=pci)
+            verdicts.append(verdict)
+            return verdict.fits
+
+        if pci_requests:
+            good = self.filter_candidates(host_state, candidate_fits)
+        else:
+            # NOTE(nova-stx): without PCI requests the fit does not depend
+            # on the allocation candidate: decide once for all of them.
+            verdict = fit.fit_host(host, request, stx_limits)
+            verdicts.append(verdict)
+            good = self.filter_candidates(host_state,
+                                          lambda candidate: verdict.fits)
+        if not good:
+            return next((v.reason for v in verdicts if v.reason),
+                        'no placement allocation candidate of this host '
+                        'is left')
+        host_state.limits['numa_topology'] = limits
+        return None
