@@ -105,11 +105,14 @@ def check(properties):
             elif source is keys.Source.FLAVOR:
                 error = _nova_error(name, value)
             results.append((source, name, value, error))
-    for exc in keys.check_image_against_flavor(
-            properties.get(keys.Source.FLAVOR, {}),
-            properties.get(keys.Source.IMAGE, {})):
-        results.append((keys.Source.IMAGE, exc.name, exc.value, str(exc)))
-    return results
+    conflicts = {exc.name: str(exc)
+                 for exc in keys.check_image_against_flavor(
+                     properties.get(keys.Source.FLAVOR, {}),
+                     properties.get(keys.Source.IMAGE, {}))}
+    return [(source, name, value,
+             error or (conflicts.get(name)
+                       if source is keys.Source.IMAGE else None))
+            for source, name, value, error in results]
 
 
 def run(args):
