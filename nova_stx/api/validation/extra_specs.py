@@ -37,9 +37,8 @@ class RegistryValidator(base.ExtraSpecValidator):
         value = {'type': _VALUE_TYPES[key.kind],
                  'description': key.rule_text}
         if key.kind is keys.Kind.INTEGER:
-            value.update({k: v for k, v in (('min', key.minimum),
-                                             ('max', key.maximum))
-                          if v is not None})
+            bounds = (('min', key.minimum), ('max', key.maximum))
+            value.update({k: v for k, v in bounds if v is not None})
         elif key.kind is keys.Kind.ENUM:
             value['enum'] = list(key.choices)
         super().__init__(name=key.flavor, description=key.help, value=value)
