@@ -39,6 +39,7 @@ extend it. As Nova's legacy notifications, they are emitted when
 default) or ``both``.
 """
 
+from nova import rpc
 from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
@@ -58,9 +59,6 @@ def get_notifier(host):
     :returns: a notifier, or None when Nova's RPC layer is not set up
         (e.g. a standalone tool).
     """
-    # NOTE(nova-stx): imported here so that the pure parts of the package
-    # and the CLI do not pull in Nova's RPC layer.
-    from nova import rpc
     if rpc.LEGACY_NOTIFIER is None:
         return None
     return rpc.LEGACY_NOTIFIER.prepare(publisher_id='nova-stx.%s' % host)

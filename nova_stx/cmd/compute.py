@@ -1,0 +1,29 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``nova-compute-stx``: Nova's ``nova-compute`` able to load our driver.
+
+Use it instead of ``nova-compute`` with the same arguments, and set
+``[DEFAULT] compute_driver = nova_stx.LibvirtDriver``.
+"""
+
+# NOTE(nova-stx): Nova's compute command picks its concurrency mode when
+# imported; it must be imported before the driver and its dependencies.
+from nova.cmd import compute  # isort:skip
+
+from nova_stx.virt.libvirt import alias
+
+
+def main():
+    """Register the driver alias, then run ``nova-compute``."""
+    alias.register()
+    return compute.main()

@@ -1,0 +1,162 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Nova's libvirt driver with per-instance live-migration limits.
+
+Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
+``nova-compute-stx`` command (see :mod:`nova_stx.virt.libvirt.alias`).
+
+Three of Nova's private seams are overridden, each calling ``super()``:
+
+* ``_live_migration_operation``: the guest handed to Nova is a
+  :class:`~nova_stx.virt.libvirt.supervised_guest.SupervisedGuest`, so the
+  per-instance auto-converge and tunnelling reach ``migrateToURI3``; the
+  plan's first downtime step is set before the transfer starts.
+* ``_live_migration_monitor``: Nova's loop runs unchanged over a
+  ``SupervisedGuest`` that applies the plan's downtime ramp and timeout;
+  Nova's post and recover methods are wrapped to report the outcome.
+* ``_live_migration_data_gb``: while a migration is supervised, returns
+  :data:`NEUTRAL_GIB` so that Nova's own per-GiB completion timeout and
+  ramp (``[libvirt] live_migration_completion_timeout`` and
+  ``live_migration_downtime_delay`` times this) lie beyond any real
+  migration: the plan alone ends it, and never twice.
+"""
+
+import functools
+
+from nova import conf as nova_conf
+from nova.virt.libvirt import driver as libvirt_driver
+from oslo_log import log as logging
+
+from nova_stx import conf as stx_conf
+from nova_stx.virt.libvirt import migration_events
+from nova_stx.virt.libvirt import migration_policy
+from nova_stx.virt.libvirt import supervised_guest
+
+LOG = logging.getLogger(__name__)
+CONF = nova_conf.CONF
+stx_conf.register_opts(CONF)
+
+#: Data size reported to Nova's monitor for a supervised migration:
+#: 10**9 GiB puts Nova's timeout and ramp steps decades away.
+NEUTRAL_GIB = 10 ** 9
+
+
+class LibvirtDriver(libvirt_driver.LibvirtDriver):
+    """Nova's ``LibvirtDriver`` honouring per-instance migration limits."""
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only)
+        #: instance uuid -> SupervisedGuest, one per running migration.
+        self._supervised = {}
+
+    def migration_plan(self, instance, gib):
+        """Return the :class:`MigrationPlan` of ``instance``.
+
+        :param instance: a ``nova.objects.Instance``.
+        :param gib: guest data size in GiB (Nova's rule).
+        :returns: a ``MigrationPlan``.
+        """
+        return migration_policy.plan(
+            instance.flavor.extra_specs,
+            migration_policy.strip_image_prefix(instance.system_metadata),
+            instance.metadata, gib,
+            migration_policy.Settings.from_conf(CONF))
+
+    def _live_migration_operation(self, context, instance, dest,
+                                  block_migration, migrate_data, guest,
+                                  device_names):
+        try:
+            # NOTE(nova-stx): the flags and the first downtime step do not
+            # depend on the data size, so RAM alone is enough here.
+            plan = self.migration_plan(
+                instance, super()._live_migration_data_gb(instance, []))
+            supervised = supervised_guest.SupervisedGuest(
+                guest, plan, instance=instance)
+            supervised.apply_initial_downtime()
+            guest = supervised
+        except Exception:
+            # NOTE(nova-stx): a policy failure must not fail a migration
+            # that Nova alone would run; it runs with the host's flags.
+            LOG.exception('Per-instance live-migration flags not applied',
+                          instance=instance)
+        return super()._live_migration_operation(
+            context, instance, dest, block_migration, migrate_data, guest,
+            device_names)
+
+    def _live_migration_data_gb(self, instance, disk_paths):
+        if instance.uuid in self._supervised:
+            return NEUTRAL_GIB
+        return super()._live_migration_data_gb(instance, disk_paths)
+
+    def _live_migration_monitor(self, context, instance, guest, dest,
+                                post_method, recover_method,
+                                block_migration, migrate_data, future,
+                                disk_paths):
+        try:
+            supervised = self._supervise(context, instance, guest, dest,
+                                         migrate_data, disk_paths)
+        except Exception:
+            # NOTE(nova-stx): without a plan Nova's own limits apply, as
+            # they would without nova-stx.
+            LOG.exception("No per-instance live-migration plan; Nova's "
+                          "global limits apply", instance=instance)
+            return super()._live_migration_monitor(
+                context, instance, guest, dest, post_method,
+                recover_method, block_migration, migrate_data, future,
+                disk_paths)
+
+        @functools.wraps(post_method)
+        def post(*args, **kwargs):
+            supervised.completed()
+            return post_method(*args, **kwargs)
+
+        @functools.wraps(recover_method)
+        def recover(*args, **kwargs):
+            supervised.aborted(kwargs.get('migration_status', 'error'))
+            return recover_method(*args, **kwargs)
+
+        self._supervised[instance.uuid] = supervised
+        try:
+            return super()._live_migration_monitor(
+                context, instance, supervised, dest, post, recover,
+                block_migration, migrate_data, future, disk_paths)
+        except Exception as exc:
+            supervised.aborted('error', reason=str(exc))
+            raise
+        finally:
+            self._supervised.pop(instance.uuid, None)
+
+    def _supervise(self, context, instance, guest, dest, migrate_data,
+                   disk_paths):
+        gib = super()._live_migration_data_gb(instance, disk_paths)
+        plan = self.migration_plan(instance, gib)
+        for warning in plan.warnings:
+            LOG.warning(warning, instance=instance)
+        LOG.info('Live migration to %(dest)s: max downtime %(ms)d ms '
+                 '(%(ms_src)s), timeout %(secs)d sec (%(secs_src)s), '
+                 'timeout action %(action)s, %(ramp)s ramp.',
+                 {'dest': dest, 'ms': plan.max_downtime_ms,
+                  'ms_src': plan.sources['max_downtime_ms'],
+                  'secs': plan.timeout_s,
+                  'secs_src': plan.sources['timeout_s'],
+                  'action': plan.timeout_action, 'ramp': plan.ramp},
+                 instance=instance)
+        events = migration_events.MigrationEvents(
+            migration_events.get_notifier(CONF.host), context,
+            instance.uuid, CONF.host, dest)
+        return supervised_guest.SupervisedGuest(
+            guest, plan,
+            force_complete=functools.partial(
+                self.live_migration_force_complete, instance),
+            events=events, instance=instance,
+            migration=migrate_data.migration)
