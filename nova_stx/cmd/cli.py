@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     'validate',
     'metadefs',
     'keys_cmd',
+    'explain',
 )
 
 
