@@ -94,7 +94,13 @@ class StxVCpuModelFilter(base.ExplainedHostFilter):
     run_filter_once_per_request = True
 
     def check(self, host_state, spec_obj):
-        model = requested_model(spec_obj)
+        try:
+            model = requested_model(spec_obj)
+        except (keys.InvalidValue, vcpu_model.ConflictingModels) as exc:
+            # NOTE(nova-stx): the API validators refuse such values; one
+            # that got through (e.g. set before nova-stx was installed)
+            # fails every host, with the rule as the reason.
+            return str(exc)
         if model is None:
             return None
         host = vcpu_model.parse_cpu_info(host_state.cpu_info)
