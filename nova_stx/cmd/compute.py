@@ -16,14 +16,16 @@ Use it instead of ``nova-compute`` with the same arguments, and set
 ``[DEFAULT] compute_driver = nova_stx.LibvirtDriver``.
 """
 
-# NOTE(nova-stx): Nova's compute command picks its concurrency mode when
-# imported; it must be imported before the driver and its dependencies.
-from nova.cmd import compute  # isort:skip
-
-from nova_stx.virt.libvirt import alias
+import importlib
 
 
 def main():
     """Register the driver alias, then run ``nova-compute``."""
+    # NOTE(nova-stx): Nova's compute command chooses native threading and
+    # forbids eventlet as it is imported, so it must be imported first, and
+    # only here: importing this module (entry-point checks, tests that
+    # already run under eventlet) must not switch the process's mode.
+    nova_compute = importlib.import_module('nova.cmd.compute')
+    alias = importlib.import_module('nova_stx.virt.libvirt.alias')
     alias.register()
-    return compute.main()
+    return nova_compute.main()

@@ -32,6 +32,7 @@ Three of Nova's private seams are overridden, each calling ``super()``:
 """
 
 import functools
+import time
 
 from nova import conf as nova_conf
 from nova.virt.libvirt import driver as libvirt_driver
@@ -58,6 +59,8 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         super().__init__(virtapi, read_only)
         #: instance uuid -> SupervisedGuest, one per running migration.
         self._supervised = {}
+        #: Seconds; the migration timeout and ramp are measured with it.
+        self.migration_clock = time.monotonic
 
     def migration_plan(self, instance, gib):
         """Return the :class:`MigrationPlan` of ``instance``.
@@ -155,7 +158,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             migration_events.get_notifier(CONF.host), context,
             instance.uuid, CONF.host, dest)
         return supervised_guest.SupervisedGuest(
-            guest, plan,
+            guest, plan, clock=self.migration_clock,
             force_complete=functools.partial(
                 self.live_migration_force_complete, instance),
             events=events, instance=instance,

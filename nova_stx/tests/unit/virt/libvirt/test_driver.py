@@ -1,0 +1,309 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The driver extension running Nova's own monitor loop.
+
+Nova's unit-test harness (fake libvirt, no database) runs the real
+``_live_migration_monitor`` of Nova 34 over our overrides; the clock and
+the job-stats records are scripted.
+"""
+
+import collections
+import inspect
+from unittest import mock
+
+import fixtures
+import futurist
+from nova import context as nova_context
+from nova import objects
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.unit import fake_instance
+from nova.virt import fake
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+
+from nova_stx import keys
+from nova_stx.virt.libvirt import driver
+from nova_stx.virt.libvirt import migration_events
+
+TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT
+DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
+UNBOUNDED = fakelibvirt.VIR_DOMAIN_JOB_UNBOUNDED
+
+
+class FakeTime:
+    """Stands in for the ``time`` module of Nova's driver and for our clock.
+
+    ``sleep`` moves the clock, so Nova's 0.5 s polls cost no real time.
+    """
+
+    def __init__(self, step=0.5):
+        self.now = 1000.0
+        self.step = step
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += self.step
+
+    def monotonic(self):
+        return self.now
+
+
+class MonitorTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.notifier = self.useFixture(
+            nova_fixtures.NotificationFixture(self))
+        self.context = nova_context.get_admin_context()
+        self.drvr = driver.LibvirtDriver(fake.FakeVirtAPI(), False)
+        self.clock = FakeTime()
+        self.drvr.migration_clock = self.clock.monotonic
+        self.useFixture(fixtures.MockPatchObject(libvirt_driver, 'time',
+                                                 self.clock))
+        self.stub_out('nova.objects.Migration.save', lambda *a: None)
+        self.stub_out('nova.objects.Instance.save', lambda *a, **k: None)
+
+    def _instance(self, extra_specs=None, image=None, metadata=None):
+        flavor = objects.Flavor(memory_mb=2048, vcpus=1, root_gb=1,
+                                ephemeral_gb=0, swap=0,
+                                extra_specs=extra_specs or {})
+        sysmeta = {'image_' + k: v for k, v in (image or {}).items()}
+        return fake_instance.fake_instance_obj(
+            self.context, flavor=flavor, system_metadata=sysmeta,
+            metadata=metadata or {}, expected_attrs=['metadata',
+                                                     'system_metadata'])
+
+    def _monitor(self, instance, polls_until_done=None):
+        """Run Nova's monitor; the job ends after ``polls_until_done``.
+
+        The domain cancels its job when aborted, as libvirt does.
+        """
+        dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
+                                 False)
+        dom._job_type = UNBOUNDED
+        self.downtimes = []
+        self.aborts = []
+        polls = []
+
+        def job_stats(flags=0):
+            polls.append(self.clock.now)
+            if polls_until_done and len(polls) >= polls_until_done:
+                dom._job_type = fakelibvirt.VIR_DOMAIN_JOB_COMPLETED
+            return {'type': dom._job_type}
+
+        def abort():
+            self.aborts.append(self.clock.now)
+            dom._job_type = fakelibvirt.VIR_DOMAIN_JOB_CANCELLED
+
+        dom.jobStats = job_stats
+        dom.abortJob = abort
+        dom.migrateSetMaxDowntime = self.downtimes.append
+        migration = objects.Migration(context=self.context, id=1,
+                                      status='running')
+        migrate_data = objects.LibvirtLiveMigrateData(
+            migration=migration, block_migration=False)
+        self.drvr.active_migrations[instance.uuid] = collections.deque()
+        self.post = mock.Mock()
+        self.recover = mock.Mock()
+        self.drvr._live_migration_monitor(
+            self.context, instance, libvirt_guest.Guest(dom), 'dest',
+            self.post, self.recover, False, migrate_data,
+            futurist.Future(), [])
+
+    def _events(self):
+        return [(m.event_type, m.payload) for m in self.notifier.notifications
+                if m.event_type.startswith(migration_events.PREFIX)]
+
+    def test_monitor_flavor_limits_ramp_and_abort(self):
+        instance = self._instance({TIMEOUT.flavor: '180',
+                                   DOWNTIME.flavor: '500'})
+        self._monitor(instance)
+        self.assertEqual([50, 95, 140, 185, 230, 275, 320, 365, 410, 455,
+                          500], self.downtimes)
+        self.assertEqual(1, len(self.aborts))
+        self.assertEqual(self.recover.call_args.kwargs,
+                         {'migration_status': 'cancelled'})
+        self.post.assert_not_called()
+        types = [t for t, _ in self._events()]
+        self.assertEqual(migration_events.START, types[0])
+        self.assertEqual([migration_events.TIMEOUT, migration_events.ABORT],
+                         types[-2:])
+        self.assertNotIn(instance.uuid, self.drvr._supervised)
+
+    def test_monitor_nova_timeout_never_fires_when_plan_disables(self):
+        # Nova alone would abort at 800 s x 2 GiB = 1600 s.
+        instance = self._instance(image={TIMEOUT.image: '0'})
+        self.clock.step = 5
+        self._monitor(instance, polls_until_done=400)
+        self.assertEqual([], self.aborts)
+        self.post.assert_called_once()
+        self.assertEqual([500], self.downtimes)
+        _, complete = self._events()[-1]
+        self.assertEqual((instance.uuid, 500), (
+            complete['instance_uuid'], complete['downtime_ms']))
+
+    def test_monitor_instance_metadata_and_config_timeout(self):
+        self.flags(live_migration_timeout=300, group='nova_stx')
+        instance = self._instance(metadata={TIMEOUT.instance: '150',
+                                            DOWNTIME.instance: '200'})
+        self._monitor(instance)
+        self.assertEqual(200, self.downtimes[-1])
+        self.assertEqual(1, len(self.aborts))
+        start = self._events()[0][1]
+        self.assertEqual((150, 'instance', 200, 'instance'), (
+            start['timeout_s'], start['sources']['timeout_s'],
+            start['max_downtime_ms'], start['sources']['max_downtime_ms']))
+
+    def test_monitor_force_complete_goes_through_nova_tasks(self):
+        self.flags(live_migration_timeout_action='force_complete',
+                   group='nova_stx')
+        instance = self._instance({TIMEOUT.flavor: '120'})
+        with mock.patch.object(libvirt_guest.Guest, 'pause') as pause:
+            self._monitor(instance, polls_until_done=300)
+        pause.assert_called_once_with()
+        self.assertEqual([], self.aborts)
+        self.post.assert_called_once()
+
+    def test_monitor_junk_values_are_warnings_not_failures(self):
+        instance = self._instance({TIMEOUT.flavor: 'soon'},
+                                  {DOWNTIME.image: 'short'})
+        self.clock.step = 5
+        self._monitor(instance, polls_until_done=50)
+        start = self._events()[0][1]
+        self.assertEqual(2, len(start['warnings']))
+        self.assertEqual(1600, start['timeout_s'])
+        self.post.assert_called_once()
+
+    def test_monitor_falls_back_to_nova_when_plan_fails(self):
+        instance = self._instance({TIMEOUT.flavor: '180'})
+        with mock.patch.object(self.drvr, 'migration_plan',
+                               side_effect=RuntimeError('bug')):
+            self.clock.step = 50
+            self._monitor(instance)
+        # Nova's own ramp and its 1600 s timeout applied.
+        self.assertEqual(50, self.downtimes[0])
+        self.assertEqual(1, len(self.aborts))
+        self.assertGreater(self.clock.now - 1000.0, 1600)
+
+    def test_data_gb_neutral_only_while_supervised(self):
+        instance = self._instance()
+        self.assertEqual(2, self.drvr._live_migration_data_gb(instance, []))
+        self.drvr._supervised[instance.uuid] = object()
+        self.assertEqual(driver.NEUTRAL_GIB,
+                         self.drvr._live_migration_data_gb(instance, []))
+
+
+class OperationTest(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.drvr = driver.LibvirtDriver(fake.FakeVirtAPI(), False)
+        self.drvr._live_migration_flags = (
+            fakelibvirt.VIR_MIGRATE_LIVE | fakelibvirt.VIR_MIGRATE_PEER2PEER)
+
+    def test_operation_sets_initial_downtime_and_instance_flags(self):
+        context = nova_context.get_admin_context()
+        flavor = objects.Flavor(
+            memory_mb=1024, extra_specs={
+                DOWNTIME.flavor: '300',
+                keys.LIVE_MIGRATION_TUNNEL.flavor: 'true'})
+        instance = fake_instance.fake_instance_obj(
+            context, flavor=flavor, metadata={
+                keys.LIVE_MIGRATION_AUTO_CONVERGE.instance: 'true'},
+            expected_attrs=['metadata', 'system_metadata'])
+        dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
+                                 False)
+        calls = []
+        dom.migrateSetMaxDowntime = lambda ms: calls.append(('downtime', ms))
+        dom.migrateToURI3 = lambda uri, params, flags: calls.append(
+            ('migrate', flags))
+        migrate_data = objects.LibvirtLiveMigrateData(
+            block_migration=False, serial_listen_addr='127.0.0.1',
+            target_connect_addr=None)
+        with mock.patch('nova.virt.libvirt.migration.get_updated_guest_xml',
+                        return_value='<domain/>'):
+            self.drvr._live_migration_operation(
+                context, instance, 'dest', False, migrate_data,
+                libvirt_guest.Guest(dom), [])
+        self.assertEqual(('downtime', 30), calls[0])
+        expected = (fakelibvirt.VIR_MIGRATE_LIVE |
+                    fakelibvirt.VIR_MIGRATE_PEER2PEER |
+                    fakelibvirt.VIR_MIGRATE_TUNNELLED |
+                    fakelibvirt.VIR_MIGRATE_AUTO_CONVERGE)
+        self.assertEqual(('migrate', expected), calls[1])
+
+
+class NovaSeamsTest(test.NoDBTestCase):
+    """Fail loudly when Nova changes a seam this extension overrides."""
+
+    SEAMS = {
+        '_live_migration_operation': [
+            'self', 'context', 'instance', 'dest', 'block_migration',
+            'migrate_data', 'guest', 'device_names'],
+        '_live_migration_monitor': [
+            'self', 'context', 'instance', 'guest', 'dest', 'post_method',
+            'recover_method', 'block_migration', 'migrate_data', 'future',
+            'disk_paths'],
+        '_live_migration_data_gb': ['self', 'instance', 'disk_paths'],
+        'live_migration_force_complete': ['self', 'instance'],
+        '__init__': ['self', 'virtapi', 'read_only'],
+    }
+    GUEST_METHODS = {
+        'get_job_info': ['self'],
+        'migrate_configure_max_downtime': ['self', 'mstime'],
+        'abort_job': ['self'],
+        'migrate_start_postcopy': ['self'],
+        'pause': ['self'],
+        'migrate': ['self', 'destination', 'migrate_uri', 'migrate_disks',
+                    'destination_xml', 'flags', 'bandwidth', 'parallel'],
+    }
+
+    def _check(self, cls, expected):
+        for name, params in expected.items():
+            actual = list(inspect.signature(getattr(cls, name)).parameters)
+            self.assertEqual(
+                params, actual,
+                f'Nova changed {cls.__name__}.{name}; review the nova-stx '
+                f'override of it before upgrading.')
+
+    def test_driver_seams_unchanged(self):
+        self._check(libvirt_driver.LibvirtDriver, self.SEAMS)
+
+    def test_guest_methods_unchanged(self):
+        self._check(libvirt_guest.Guest, self.GUEST_METHODS)
+
+    def test_monitor_still_uses_the_seams(self):
+        source = inspect.getsource(
+            libvirt_driver.LibvirtDriver._live_migration_monitor)
+        for needle in ('self._live_migration_data_gb(',
+                       'guest.get_job_info()',
+                       'live_migration_completion_timeout * data_gb',
+                       'self.live_migration_force_complete(instance)',
+                       'recover_method(', 'post_method('):
+            self.assertIn(needle, source,
+                          "Nova's live-migration monitor changed; the "
+                          "nova-stx supervision relies on it.")
+
+    def test_overrides_match_nova_signatures(self):
+        for name in self.SEAMS:
+            self.assertEqual(
+                inspect.signature(getattr(libvirt_driver.LibvirtDriver,
+                                          name)),
+                inspect.signature(getattr(driver.LibvirtDriver, name)),
+                name)

@@ -1,0 +1,223 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""SupervisedGuest over Nova's Guest, a scripted domain and a fake clock."""
+
+import dataclasses
+import logging
+
+import fixtures
+from nova.virt.libvirt import guest as libvirt_guest
+import testtools
+
+from nova_stx import keys
+from nova_stx.tests.unit.virt.libvirt import fakes
+from nova_stx.virt.libvirt import migration_events
+from nova_stx.virt.libvirt import migration_policy as mp
+from nova_stx.virt.libvirt import supervised_guest as sg
+
+TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT.flavor
+DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME.flavor
+
+
+class RecordingNotifier:
+    """An oslo.messaging-like notifier that keeps what it is sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def info(self, ctxt, event_type, payload):
+        self.sent.append(('INFO', event_type, payload))
+
+    def warn(self, ctxt, event_type, payload):
+        self.sent.append(('WARN', event_type, payload))
+
+    def types(self):
+        return [event_type for _, event_type, _ in self.sent]
+
+
+def _plan(timeout='180', downtime='500', **settings):
+    return mp.plan({TIMEOUT: timeout, DOWNTIME: downtime}, {}, {}, 2.0,
+                   mp.Settings(**settings))
+
+
+class SupervisedGuestTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fakes.FakeLibvirtFixture())
+        self.clock = fakes.Clock()
+        self.domain = fakes.Domain()
+        self.notifier = RecordingNotifier()
+        self.events = migration_events.MigrationEvents(
+            self.notifier, None, 'uuid-1', 'src', 'dst')
+
+    def _supervise(self, plan, **kwargs):
+        return sg.SupervisedGuest(libvirt_guest.Guest(self.domain), plan,
+                                  clock=self.clock, events=self.events,
+                                  **kwargs)
+
+    def _poll(self, supervised, seconds, interval=0.5):
+        """Poll like Nova's monitor for ``seconds`` of fake time."""
+        for _ in range(int(seconds / interval)):
+            supervised.get_job_info()
+            self.clock.advance(interval)
+
+    def test_ramp_starlingx_180_500_reaches_libvirt(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 150)
+        self.assertEqual([(50,), (95,), (140,), (185,), (230,), (275,),
+                          (320,), (365,), (410,), (455,), (500,)],
+                         self.domain.calls_to('migrateSetMaxDowntime'))
+        self.assertEqual((12.5, 95), supervised.downtimes[1])
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+
+    def test_timeout_aborts_once_after_timeout(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 180.5)
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+        self._poll(supervised, 10)
+        self.assertEqual([()], self.domain.calls_to('abortJob'))
+        self.assertEqual('abort', supervised.timeout_action_taken)
+        self.assertGreater(supervised.elapsed, 180)
+
+    def test_timeout_zero_never_fires_and_max_applies_at_once(self):
+        supervised = self._supervise(_plan(timeout='0'))
+        self._poll(supervised, 2000, interval=10)
+        self.assertEqual([(500,)],
+                         self.domain.calls_to('migrateSetMaxDowntime'))
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+
+    def test_nothing_happens_while_job_not_running(self):
+        self.domain.job_types = [fakes.LIBVIRT.VIR_DOMAIN_JOB_NONE]
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 300)
+        self.assertEqual([], self.domain.calls)
+
+    def test_abort_retried_when_libvirt_refuses(self):
+        self.domain.fail['abortJob'] = 'job busy'
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 200)
+        self.assertEqual(sg.ABORT_ATTEMPTS,
+                         len(self.domain.calls_to('abortJob')))
+
+    def test_abort_not_repeated_after_success(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 300)
+        self.assertEqual(1, len(self.domain.calls_to('abortJob')))
+
+    def test_force_complete_calls_driver_hook(self):
+        calls = []
+        supervised = self._supervise(
+            _plan(timeout_action='force_complete'),
+            force_complete=lambda: calls.append('force'))
+        self._poll(supervised, 200)
+        self.assertEqual(['force'], calls)
+        self.assertEqual('force_complete', supervised.timeout_action_taken)
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+
+    def test_force_complete_without_hook_switches_to_post_copy(self):
+        supervised = self._supervise(
+            _plan(timeout_action='force_complete', permit_post_copy=True))
+        self._poll(supervised, 200)
+        self.assertEqual([()], self.domain.calls_to('migrateStartPostCopy'))
+        self.assertEqual('post_copy', supervised.timeout_action_taken)
+
+    def test_force_complete_without_post_copy_pauses(self):
+        supervised = self._supervise(_plan(timeout_action='force_complete'))
+        self._poll(supervised, 200)
+        self.assertEqual([()], self.domain.calls_to('suspend'))
+        self.assertEqual('pause', supervised.timeout_action_taken)
+
+    def test_no_abort_in_post_copy(self):
+        migration = type('Migration', (), {'status': sg.POST_COPY_STATUS})
+        supervised = self._supervise(_plan(), migration=migration)
+        self._poll(supervised, 300)
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+
+    def test_nova_downtime_values_ignored(self):
+        supervised = self._supervise(_plan())
+        supervised.migrate_configure_max_downtime(9999)
+        self.assertEqual([], self.domain.calls)
+
+    def test_downtime_error_logged_and_migration_continues(self):
+        self.domain.fail['migrateSetMaxDowntime'] = 'not now'
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 30)
+        self.assertEqual(50, supervised.downtimes[0][1])
+        self.assertEqual(3, len(supervised.downtimes))
+
+    def test_initial_downtime_set_before_transfer(self):
+        supervised = self._supervise(_plan())
+        self.assertTrue(supervised.apply_initial_downtime())
+        self.assertEqual([(50,)],
+                         self.domain.calls_to('migrateSetMaxDowntime'))
+
+    def test_initial_downtime_refused_is_not_fatal(self):
+        self.domain.fail['migrateSetMaxDowntime'] = 'no job'
+        self.assertFalse(self._supervise(_plan()).apply_initial_downtime())
+
+    def test_migrate_applies_per_instance_flags(self):
+        plan = dataclasses.replace(_plan(), tunnelled=True,
+                                   auto_converge=True)
+        supervised = self._supervise(plan)
+        supervised.migrate('qemu+tcp://dst/system', flags=1,
+                           migrate_uri='tcp://dst', bandwidth=0)
+        uri, params, flags = self.domain.calls_to('migrateToURI3')[0]
+        self.assertEqual(1 | 4 | 8192, flags)
+        self.assertNotIn('migrate_uri', params)
+
+    def test_other_attributes_are_the_guests(self):
+        guest = libvirt_guest.Guest(self.domain)
+        supervised = sg.SupervisedGuest(guest, _plan())
+        self.assertIs(self.domain, supervised._domain)
+
+    def test_events_and_outcome(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 190)
+        supervised.aborted('cancelled')
+        supervised.aborted('error')
+        types = self.notifier.types()
+        self.assertEqual(migration_events.START, types[0])
+        self.assertEqual(11, types.count(migration_events.DOWNTIME_CHANGE))
+        self.assertEqual([migration_events.TIMEOUT, migration_events.ABORT],
+                         types[-2:])
+        start = self.notifier.sent[0][2]
+        self.assertEqual((180, 500, 'flavor', 'uuid-1'), (
+            start['timeout_s'], start['max_downtime_ms'],
+            start['sources']['timeout_s'], start['instance_uuid']))
+        priority, _, abort = self.notifier.sent[-1]
+        self.assertEqual(('WARN', 'cancelled',
+                          'Live migration timeout after 180 sec.'),
+                         (priority, abort['migration_status'],
+                          abort['reason']))
+
+    def test_completed_reports_last_downtime(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 30)
+        supervised.completed()
+        _, event_type, payload = self.notifier.sent[-1]
+        self.assertEqual((migration_events.COMPLETE, 140, 29),
+                         (event_type, payload['downtime_ms'],
+                          payload['elapsed_s']))
+
+    def test_timeout_log_lines_operators_grep(self):
+        logs = self.useFixture(fixtures.FakeLogger(
+            name=sg.__name__, level=logging.INFO))
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 190)
+        self.assertIn('Live migration not completed after 180 sec',
+                      logs.output)
+        self.assertIn('Live migration timeout after 180 sec. Action: abort.',
+                      logs.output)
+        self.assertIn('Increasing downtime to 500 ms after 120 sec',
+                      logs.output)
