@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     'metadefs',
     'keys_cmd',
     'explain',
+    'migration_plan',
 )
 
 
