@@ -84,10 +84,10 @@ class StxNUMATopologyFilterTestCase(fakes.TestCase):
     def test_reason_malformed_host_never_raises(self):
         host = fakes.host()
         host.numa_topology.cells[0].siblings = [{0, 1}, {1, 2}]
-        spec = fakes.spec(hw__numa_nodes='1')
-        reason = self.filt.reason(host, spec)
-        self.assertTrue(reason.startswith('cannot evaluate host: '), reason)
-        self.assertIn('overlap', reason)
+        spec = fakes.spec(hw__cpu_policy='dedicated',
+                          hw__cpu_thread_policy='require')
+        self.assertIn('host cell 0: sibling sets overlap',
+                      self.filt.reason(host, spec))
         self.assertFalse(self.filt.host_passes(host, spec))
 
     def test_reason_garbage_host_never_raises(self):
