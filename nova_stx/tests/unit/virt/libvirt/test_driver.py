@@ -88,10 +88,11 @@ class MonitorTest(test.NoDBTestCase):
             metadata=metadata or {}, expected_attrs=['metadata',
                                                      'system_metadata'])
 
-    def _monitor(self, instance, polls_until_done=None):
+    def _monitor(self, instance, polls_until_done=None, fail_after=None):
         """Run Nova's monitor; the job ends after ``polls_until_done``.
 
-        The domain cancels its job when aborted, as libvirt does.
+        The domain cancels its job when aborted, as libvirt does; after
+        ``fail_after`` polls the connection to libvirt is lost.
         """
         dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
                                  False)
@@ -102,6 +103,11 @@ class MonitorTest(test.NoDBTestCase):
 
         def job_stats(flags=0):
             polls.append(self.clock.now)
+            if fail_after and len(polls) >= fail_after:
+                raise fakelibvirt.make_libvirtError(
+                    fakelibvirt.libvirtError, 'Cannot recv data: reset',
+                    error_code=fakelibvirt.VIR_ERR_SYSTEM_ERROR,
+                    error_domain=fakelibvirt.VIR_FROM_RPC)
             if polls_until_done and len(polls) >= polls_until_done:
                 dom._job_type = fakelibvirt.VIR_DOMAIN_JOB_COMPLETED
             return {'type': dom._job_type}
@@ -199,6 +205,16 @@ class MonitorTest(test.NoDBTestCase):
         self.assertEqual(50, self.downtimes[0])
         self.assertEqual(1, len(self.aborts))
         self.assertGreater(self.clock.now - 1000.0, 1600)
+
+    def test_monitor_connection_lost_reports_abort_and_raises(self):
+        instance = self._instance({TIMEOUT.flavor: '180'})
+        self.assertRaises(fakelibvirt.libvirtError, self._monitor, instance,
+                          fail_after=5)
+        _, abort = self._events()[-1]
+        self.assertEqual(('error', 'Cannot recv data: reset'),
+                         (abort['migration_status'], abort['reason']))
+        self.post.assert_not_called()
+        self.assertEqual({}, self.drvr._supervised)
 
     def test_data_gb_neutral_only_while_supervised(self):
         instance = self._instance()
