@@ -35,12 +35,6 @@ def explain(misfit):
     return template % values
 
 
-def _pool_text(pool, size):
-    if pool is None:
-        return 0
-    return pool.free * size // _KIB_PER_MIB
-
-
 def page_misfit(hc, gc):
     """Memory part of the rule: page size and free pages, or plain memory.
 
@@ -74,9 +68,11 @@ def page_misfit(hc, gc):
                 return ('host cell %d: %d MiB is not a multiple of %d KiB '
                         'pages', (hc.id, gc.memory, size))
             return ('host cell %d: %d KiB pages: %d MiB free, %d MiB needed',
-                    (hc.id, size, _pool_text(pool, size), gc.memory))
-        free = ', '.join('%d KiB: %d MiB' % (s, _pool_text(pages[s], s))
-                         for s in sizes)
+                    (hc.id, size, pool.free * size // _KIB_PER_MIB,
+                     gc.memory))
+        free = ', '.join('%d KiB: %d MiB' % (
+            s, pages[s].free * s // _KIB_PER_MIB if s in pages else 0)
+            for s in sizes)
         return ('host cell %d: no page size holds %d MiB (free %s)',
                 (hc.id, gc.memory, free))
     if hc.mempages:

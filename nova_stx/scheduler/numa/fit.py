@@ -15,8 +15,9 @@
 Nova tries every ordered choice of host cells (H!/(H-I)! of them). Whether
 guest cell i fits host cell h does not depend on the other cells, so the
 request fits exactly when the guest cells can be matched to distinct host
-cells they each fit: at most H x I cell checks (fewer, identical guest
-cells are checked once) and an augmenting-path matching.
+cells they each fit. We run augmenting paths (Kuhn's algorithm) and check
+a (host cell, guest cell) pair only when the search first needs it, once
+per distinct guest cell: at most H x I checks, usually about I.
 
 Network affinity and PCI NUMA affinity depend only on *which* host cells
 are used. When either is requested and the first matching's set of host
@@ -34,58 +35,84 @@ Verdict = model.Verdict
 _MAX_LISTED = 3
 
 
-def _bits(mask):
-    pos = 0
-    while mask:
-        if mask & 1:
-            yield pos
-        mask >>= 1
-        pos += 1
+class Pairs:
+    """The per-cell rule over (guest index, host position), memoised.
 
-
-def match(adj, order, allowed=-1):
-    """Kuhn's augmenting paths over bitmasks.
-
-    :param adj: per guest index, a bitmask of host cell positions it fits
-    :param order: guest indexes in the order to match them
-    :param allowed: bitmask of host cell positions that may be used
-    :returns: ``(owner, None)`` with ``owner[pos] = guest index`` when every
-        guest is matched, else ``(None, (guests, hosts))``: a set of guest
-        cells and the fewer host cells they can use between them
+    :param rule: ``(hc, gc, limits, reserved) -> misfit or None``
     """
+
+    def __init__(self, host, request, limits=None, rule=cell_fit.misfit):
+        self.host = host
+        self.request = request
+        self.limits = limits
+        self.rule = rule
+        self.reserved = [request.reserved_for(gc.index)
+                         for gc in request.cells]
+        # NOTE(nova-stx): identical guest cells share one memo row.
+        self.keys = [(gc.cpus, gc.pcpus, gc.memory, gc.pagesize,
+                      gc.cpu_policy, gc.cpu_thread_policy, reserved)
+                     for gc, reserved in zip(request.cells, self.reserved)]
+        self.memo = {}
+
+    def misfit(self, guest, pos):
+        """None if guest cell ``guest`` fits host cell at ``pos``."""
+        key = (self.keys[guest], pos)
+        try:
+            return self.memo[key]
+        except KeyError:
+            got = self.memo[key] = self.rule(
+                self.host.cells[pos], self.request.cells[guest],
+                self.limits, self.reserved[guest])
+            return got
+
+    def fits(self, guest, pos):
+        return self.misfit(guest, pos) is None
+
+
+def match(pairs, allowed=None):
+    """Assign guest cells to distinct host cells they fit.
+
+    :param pairs: :class:`Pairs`
+    :param allowed: host positions that may be used (default all)
+    :returns: ``(owner, None)`` with ``owner[pos] = guest index`` when every
+        guest cell is placed, else ``(None, (guests, positions))``: guest
+        cells that between them fit only the fewer host cells listed
+    """
+    positions = range(len(pairs.host.cells)) if allowed is None else allowed
     owner = {}
 
     def augment(guest, seen):
-        free = adj[guest] & allowed & ~seen[0]
-        for pos in _bits(free):
-            seen[0] |= 1 << pos
-            if pos not in owner:
-                owner[pos] = guest
-                return True
-            seen[1].add(owner[pos])
-            if augment(owner[pos], seen):
+        for pos in positions:
+            if pos in seen or not pairs.fits(guest, pos):
+                continue
+            seen.add(pos)
+            if pos not in owner or augment(owner[pos], seen):
                 owner[pos] = guest
                 return True
         return False
 
-    for guest in order:
-        seen = [0, {guest}]
+    for guest in range(len(pairs.request.cells)):
+        seen = set()
         if not augment(guest, seen):
-            return None, (seen[1], seen[0])
+            return None, ({guest} | {owner[p] for p in seen}, seen)
     return owner, None
 
 
-def _pages_allowed_free_kb(hc, pagesize):
-    sizes = hc.page_sizes
-    if pagesize == model.PAGESIZE_SMALL:
-        sizes = sizes[:1]
-    elif pagesize == model.PAGESIZE_LARGE:
-        sizes = sizes[1:]
-    elif pagesize != model.PAGESIZE_ANY:
-        sizes = (pagesize,) if pagesize in hc.pages else ()
-    # NOTE(nova-stx): a pool with more used+reserved than total pages must
-    # not lower the sum below what the other cells offer.
-    return max((max(0, hc.pages[s].free * s) for s in sizes), default=0)
+def no_match_reason(pairs, violator):
+    """Explain a failed :func:`match`."""
+    guests, positions = violator
+    hcells = pairs.host.cells
+    if len(guests) == 1:
+        guest = next(iter(guests))
+        texts = [cell_fit.explain(pairs.misfit(guest, pos))
+                 for pos in range(min(len(hcells), _MAX_LISTED))]
+        if len(hcells) > _MAX_LISTED:
+            texts.append('%d more' % (len(hcells) - _MAX_LISTED))
+        return 'guest cell %d fits no host cell: %s' % (
+            pairs.request.cells[guest].index, '; '.join(texts))
+    return 'guest cells %s fit only host cells %s' % (
+        ', '.join(str(g) for g in sorted(guests)),
+        ', '.join(str(hcells[p].id) for p in sorted(positions)))
 
 
 def _whole_host_misfit(host, request):
@@ -95,7 +122,7 @@ def _whole_host_misfit(host, request):
         return 'guest has %d NUMA nodes, host has %d' % (
             len(cells), len(host.cells))
     pinned = [gc for gc in cells if gc.pinned]
-    if pinned:
+    if pinned and len(cells) > 1:
         if (any(gc.cpu_thread_policy == model.REQUIRE for gc in pinned) and
                 not host.has_threads):
             return 'host has no SMT siblings (thread policy require)'
@@ -106,47 +133,7 @@ def _whole_host_misfit(host, request):
         if need > free:
             return 'needs %d dedicated pCPUs, %d free on the host' % (
                 need, free)
-    paged = [gc for gc in cells if gc.pagesize]
-    if paged and len({gc.pagesize for gc in paged}) == 1:
-        pagesize = paged[0].pagesize
-        need = sum(gc.memory for gc in paged)
-        free = sum(_pages_allowed_free_kb(hc, pagesize)
-                   for hc in host.cells) // 1024
-        if need > free:
-            return 'needs %d MiB of %s pages, %d MiB free on the host' % (
-                need, _page_text(pagesize), free)
     return None
-
-
-def _page_text(pagesize):
-    return {model.PAGESIZE_SMALL: 'small', model.PAGESIZE_LARGE: 'large',
-            model.PAGESIZE_ANY: 'any'}.get(pagesize, '%d KiB' % pagesize)
-
-
-def pair_matrix(host, request, limits=None, rule=cell_fit.misfit):
-    """Which host cells each guest cell fits.
-
-    :param rule: per-cell rule ``(hc, gc, limits, reserved) -> misfit``
-    :returns: ``(adj, misfits)``: per guest index a bitmask of host cell
-        positions and a tuple of misfits (None where it fits)
-    """
-    adj, misfits, memo = [], [], {}
-    hcells = host.cells
-    for gc in request.cells:
-        reserved = request.reserved_for(gc.index)
-        key = (gc.cpus, gc.pcpus, gc.memory, gc.pagesize, gc.cpu_policy,
-               gc.cpu_thread_policy, reserved)
-        got = memo.get(key)
-        if got is None:
-            row = tuple(rule(hc, gc, limits, reserved) for hc in hcells)
-            mask = 0
-            for pos, bad in enumerate(row):
-                if bad is None:
-                    mask |= 1 << pos
-            got = memo[key] = (mask, row)
-        adj.append(got[0])
-        misfits.append(got[1])
-    return adj, misfits
 
 
 def _network_ok(host, request, ids):
@@ -165,22 +152,6 @@ def _network_ok(host, request, ids):
     return True
 
 
-def no_match_reason(host, request, misfits, adj, violator):
-    for gc, mask, row in zip(request.cells, adj, misfits):
-        if not mask:
-            texts = [cell_fit.explain(m) for m in row[:_MAX_LISTED]]
-            more = len(row) - _MAX_LISTED
-            if more > 0:
-                texts.append('%d more' % more)
-            return 'guest cell %d fits no host cell: %s' % (
-                gc.index, '; '.join(texts))
-    guests, hosts = violator
-    ids = [host.cells[pos].id for pos in _bits(hosts)]
-    return 'guest cells %s fit only host cells %s' % (
-        ', '.join(str(g) for g in sorted(guests)),
-        ', '.join(str(i) for i in ids) or 'none')
-
-
 def _assignment(host, owner, count):
     ids = [None] * count
     for pos, guest in owner.items():
@@ -197,7 +168,8 @@ def fit_host(host, request, limits=None, pci=None):
     :param pci: None, or a callable taking a tuple of host cell ids and
         returning whether the instance's PCI requests can be met with those
         cells (see :mod:`nova_stx.scheduler.numa.pci`)
-    :returns: :class:`model.Verdict`
+    :returns: :class:`model.Verdict`; malformed host data (overlapping
+        sibling sets) gives a verdict with that reason
     """
     if request is None:
         return Verdict(True)
@@ -205,22 +177,28 @@ def fit_host(host, request, limits=None, pci=None):
         return Verdict(False, 'guest NUMA topology has no cells')
     if host is None or not host.cells:
         return Verdict(False, 'host reports no NUMA topology')
+    try:
+        return _fit(host, request, limits, pci)
+    except model.MalformedHostTopology as exc:
+        return Verdict(False, str(exc))
+
+
+def _fit(host, request, limits, pci):
     reason = _whole_host_misfit(host, request)
     if reason:
         return Verdict(False, reason)
-    adj, misfits = pair_matrix(host, request, limits)
-    count = len(request.cells)
-    order = sorted(range(count), key=lambda i: bin(adj[i]).count('1'))
-    owner, violator = match(adj, order)
+    pairs = Pairs(host, request, limits)
+    owner, violator = match(pairs)
     if owner is None:
-        reason = no_match_reason(host, request, misfits, adj, violator)
-        return Verdict(False, reason)
-    if not (request.physnets or request.tunneled or pci):
-        return Verdict(True, None, _assignment(host, owner, count))
-    return _fit_with_set_rules(host, request, adj, order, owner, pci)
+        return Verdict(False, no_match_reason(pairs, violator))
+    count = len(request.cells)
+    if request.physnets or request.tunneled or pci:
+        return _fit_with_set_rules(pairs, owner, pci)
+    return Verdict(True, None, _assignment(host, owner, count))
 
 
-def _fit_with_set_rules(host, request, adj, order, owner, pci):
+def _fit_with_set_rules(pairs, owner, pci):
+    host, request = pairs.host, pairs.request
     count = len(request.cells)
 
     def set_ok(positions):
@@ -232,16 +210,12 @@ def _fit_with_set_rules(host, request, adj, order, owner, pci):
     first = tuple(sorted(owner))
     if set_ok(first):
         return Verdict(True, None, _assignment(host, owner, count))
-    usable = 0
-    for mask in adj:
-        usable |= mask
-    for positions in itertools.combinations(_bits(usable), count):
+    usable = [pos for pos in range(len(host.cells))
+              if any(pairs.fits(g, pos) for g in range(count))]
+    for positions in itertools.combinations(usable, count):
         if positions == first:
             continue
-        allowed = 0
-        for pos in positions:
-            allowed |= 1 << pos
-        owner, _ = match(adj, order, allowed)
+        owner, _ = match(pairs, positions)
         if owner is not None and set_ok(positions):
             return Verdict(True, None, _assignment(host, owner, count))
     what = ' and '.join(

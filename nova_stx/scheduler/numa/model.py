@@ -22,7 +22,6 @@ letting bad data crash a scheduler.
 """
 
 import dataclasses
-import functools
 import typing as ty
 
 # Nova's pagesize sentinels (nova.virt.hardware.MEMPAGES_*).
@@ -48,8 +47,26 @@ class MalformedRequest(ValueError):
     """The guest NUMA request cannot be evaluated."""
 
 
-@dataclasses.dataclass(frozen=True)
-class PagePool:
+class _lazy:
+    """Compute an attribute on first use and keep it on the instance.
+
+    Like ``functools.cached_property`` without its per-access lock (Python
+    3.11), which costs more than most of these values.
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
+class PagePool(ty.NamedTuple):
     """One pool of memory pages of a host cell."""
 
     size_kb: int
@@ -66,7 +83,9 @@ class PagePool:
 class HostCell:
     """One host NUMA cell, as Nova's ``NUMACell`` describes it.
 
-    ``mempages`` is sorted by page size, one pool per size.
+    ``siblings`` is a tuple of sets of CPU ids (read, never modified).
+    ``mempages`` is a tuple of :class:`PagePool` sorted by page size, one
+    pool per size.
     """
 
     id: int
@@ -82,19 +101,16 @@ class HostCell:
     physnets: frozenset = frozenset()
     tunneled: bool = False
 
-    @functools.cached_property
-    def free_pcpus(self):
-        return self.pcpuset - self.pinned
-
-    @functools.cached_property
+    @_lazy
     def avail_pcpus(self):
-        return len(self.free_pcpus)
+        """Number of dedicated CPUs not pinned yet."""
+        return len(self.pcpuset - self.pinned)
 
-    @functools.cached_property
+    @property
     def avail_memory(self):
         return self.memory - self.memory_usage
 
-    @functools.cached_property
+    @_lazy
     def threads_per_core(self):
         """Threads of the largest sibling set, as Nova counts them.
 
@@ -103,15 +119,22 @@ class HostCell:
         """
         if not self.siblings:
             return 0
-        return max(len(s) for s in self.siblings) or 1
+        return max(map(len, self.siblings)) or 1
 
-    @functools.cached_property
+    @_lazy
     def free_cores(self):
-        """Free dedicated threads per sibling set, empty sets left out."""
-        free = self.free_pcpus
+        """Free dedicated threads per sibling set, empty sets left out.
+
+        :raises MalformedHostTopology: sibling sets overlap
+        """
+        sizes = list(map(len, self.siblings))
+        if len(frozenset().union(*self.siblings)) != sum(sizes):
+            raise MalformedHostTopology(
+                'host cell %d: sibling sets overlap' % self.id)
+        free = self.pcpuset - self.pinned
         return tuple(n for n in (len(s & free) for s in self.siblings) if n)
 
-    @functools.cached_property
+    @_lazy
     def full_free_cores(self):
         """Sibling sets of the largest size whose threads are all free."""
         tpc = self.threads_per_core
@@ -119,12 +142,12 @@ class HostCell:
             return 0
         return sum(1 for n in self.free_cores if n >= tpc)
 
-    @functools.cached_property
+    @_lazy
     def pages(self):
         """``{size_kb: PagePool}``."""
         return {p.size_kb: p for p in self.mempages}
 
-    @functools.cached_property
+    @_lazy
     def page_sizes(self):
         """Page sizes, ascending."""
         return tuple(p.size_kb for p in self.mempages)
@@ -136,9 +159,9 @@ class Host:
 
     cells: tuple
 
-    @functools.cached_property
+    @_lazy
     def has_threads(self):
-        return any(len(s) > 1 for c in self.cells for s in c.siblings)
+        return any(c.threads_per_core > 1 for c in self.cells)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,76 +233,71 @@ class Verdict:
     assignment: ty.Optional[tuple] = None
 
 
-def _get(obj, name, what, error, default=None, required=True):
-    if not obj.obj_attr_is_set(name):
-        if required:
-            raise error('%s: field %s is not set' % (what, name))
-        return default
-    return getattr(obj, name)
+# NOTE(nova-stx): Nova's objects keep each field in the instance attribute
+# '_obj_<field>' (oslo.versionedobjects' get_attrname()); their field types
+# already coerced the values on assignment. Reading that storage directly
+# costs a tenth of the property access, and the filter converts every host
+# on every request.
+_ATTR = '_obj_'
+
+
+def _fields(obj, what, error, names, optional=()):
+    attrs = vars(obj)
+    try:
+        values = [attrs[_ATTR + name] for name in names]
+    except KeyError as exc:
+        raise error('%s: field %s is not set' % (what,
+                                                 exc.args[0][len(_ATTR):]))
+    return values + [attrs.get(_ATTR + name, default)
+                     for name, default in optional]
 
 
 def _int(value, what, name, error, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, int):
+    if value.__class__ is not int and (isinstance(value, bool) or
+                                       not isinstance(value, int)):
         raise error('%s: %s=%r is not an integer' % (what, name, value))
     if value < minimum:
         raise error('%s: %s=%r must be >= %d' % (what, name, value, minimum))
     return value
 
 
-def _cpus(value, what, name, error):
-    try:
-        cpus = frozenset(value)
-    except TypeError:
-        raise error('%s: %s=%r is not a set of CPUs' % (what, name, value))
-    for cpu in cpus:
-        _int(cpu, what, name, error)
-    return cpus
-
-
 def _host_cell(cell):
     err = MalformedHostTopology
-    cell_id = _int(_get(cell, 'id', 'host cell', err), 'host cell', 'id', err)
-    what = 'host cell %d' % cell_id
-    siblings = tuple(_cpus(s, what, 'siblings', err)
-                     for s in _get(cell, 'siblings', what, err))
-    seen = set()
-    for sib in siblings:
-        if seen & sib:
-            raise err('%s: siblings %s overlap' % (what, sorted(seen & sib)))
-        seen |= sib
-    pools = {}
-    for pages in _get(cell, 'mempages', what, err):
-        size = _int(pages.size_kb, what, 'mempages.size_kb', err, 1)
-        if size in pools:
-            raise err('%s: two page pools of %d KiB' % (what, size))
-        pools[size] = PagePool(
-            size, _int(pages.total, what, 'mempages.total', err),
-            _int(pages.used, what, 'mempages.used', err),
-            _int(pages.reserved if pages.obj_attr_is_set('reserved') else 0,
-                 what, 'mempages.reserved', err))
+    what = 'host cell %s' % (vars(cell).get(_ATTR + 'id', '?'),)
+    (cell_id, cpuset, pcpuset, pinned, siblings, memory, mempages,
+     memory_usage, cpu_usage, socket, net) = _fields(
+        cell, what, err,
+        ('id', 'cpuset', 'pcpuset', 'pinned_cpus', 'siblings', 'memory',
+         'mempages'),
+        (('memory_usage', 0), ('cpu_usage', 0), ('socket', None),
+         ('network_metadata', None)))
+    _int(cell_id, what, 'id', err)
+    for name, value in (('memory', memory), ('memory_usage', memory_usage),
+                        ('cpu_usage', cpu_usage)):
+        _int(value, what, name, err)
+    pools = []
+    for pages in mempages:
+        pool = PagePool(*_fields(pages, what, err,
+                                 ('size_kb', 'total', 'used'),
+                                 (('reserved', 0),)))
+        for name, value in zip(PagePool._fields, pool):
+            _int(value, what, 'mempages.' + name, err)
+        if pool.size_kb < 1:
+            raise err('%s: page size %d KiB' % (what, pool.size_kb))
+        pools.append(pool)
+    pools.sort()
+    for left, right in zip(pools, pools[1:]):
+        if left.size_kb == right.size_kb:
+            raise err('%s: two page pools of %d KiB' % (what, left.size_kb))
     physnets, tunneled = frozenset(), False
-    net = _get(cell, 'network_metadata', what, err, required=False)
     if net is not None:
-        if net.obj_attr_is_set('physnets'):
-            physnets = frozenset(net.physnets)
-        tunneled = bool(net.obj_attr_is_set('tunneled') and net.tunneled)
-    return HostCell(
-        id=cell_id,
-        cpuset=_cpus(_get(cell, 'cpuset', what, err), what, 'cpuset', err),
-        pcpuset=_cpus(_get(cell, 'pcpuset', what, err), what, 'pcpuset',
-                      err),
-        siblings=siblings,
-        pinned=_cpus(_get(cell, 'pinned_cpus', what, err), what,
-                     'pinned_cpus', err),
-        memory=_int(_get(cell, 'memory', what, err), what, 'memory', err),
-        memory_usage=_int(_get(cell, 'memory_usage', what, err, 0, False),
-                          what, 'memory_usage', err),
-        cpu_usage=_int(_get(cell, 'cpu_usage', what, err, 0, False), what,
-                       'cpu_usage', err),
-        mempages=tuple(pools[s] for s in sorted(pools)),
-        socket=_get(cell, 'socket', what, err, required=False),
-        physnets=physnets,
-        tunneled=tunneled)
+        physnets, tunneled = _fields(net, what, err, (),
+                                     (('physnets', ()), ('tunneled', False)))
+        physnets = frozenset(physnets)
+    return HostCell(cell_id, frozenset(cpuset), frozenset(pcpuset),
+                    tuple(siblings), frozenset(pinned), memory, memory_usage,
+                    cpu_usage, tuple(pools), socket, physnets,
+                    bool(tunneled))
 
 
 def host_from_nova(numa_topology):
@@ -288,38 +306,34 @@ def host_from_nova(numa_topology):
     :param numa_topology: ``nova.objects.NUMATopology`` or None
     :returns: :class:`Host`, or None when the host reports no topology
     :raises MalformedHostTopology: a field is missing, of the wrong type or
-        inconsistent (overlapping siblings, duplicate cell ids or page sizes)
+        inconsistent (duplicate cell ids or page sizes); overlapping sibling
+        sets are reported when a thread policy needs them
     """
     if numa_topology is None:
         return None
     try:
-        cells = tuple(_host_cell(c) for c in numa_topology.cells)
+        cells = tuple(map(_host_cell, numa_topology.cells))
     except (AttributeError, TypeError) as exc:
         raise MalformedHostTopology('host NUMA topology: %s' % exc)
-    ids = [c.id for c in cells]
-    if len(set(ids)) != len(ids):
+    ids = {c.id for c in cells}
+    if len(ids) != len(cells):
         raise MalformedHostTopology('host NUMA topology: duplicate cell ids '
-                                    '%s' % ids)
+                                    '%s' % [c.id for c in cells])
     return Host(cells)
 
 
 def _guest_cell(index, cell):
     err = MalformedRequest
     what = 'guest cell %d' % index
-    pagesize = _get(cell, 'pagesize', what, err, required=False)
+    cpuset, memory, pcpuset, pagesize, policy, thread = _fields(
+        cell, what, err, ('cpuset', 'memory'),
+        (('pcpuset', ()), ('pagesize', None), ('cpu_policy', None),
+         ('cpu_thread_policy', None)))
     if pagesize is not None:
-        pagesize = _int(pagesize, what, 'pagesize', err, PAGESIZE_ANY)
-    return GuestCell(
-        index=index,
-        cpus=len(_cpus(_get(cell, 'cpuset', what, err), what, 'cpuset',
-                       err)),
-        pcpus=len(_cpus(_get(cell, 'pcpuset', what, err, (), False), what,
-                        'pcpuset', err)),
-        memory=_int(_get(cell, 'memory', what, err), what, 'memory', err),
-        pagesize=pagesize or None,
-        cpu_policy=_get(cell, 'cpu_policy', what, err, required=False),
-        cpu_thread_policy=_get(cell, 'cpu_thread_policy', what, err,
-                               required=False))
+        _int(pagesize, what, 'pagesize', err, PAGESIZE_ANY)
+    return GuestCell(index, len(cpuset), len(pcpuset),
+                     _int(memory, what, 'memory', err), pagesize or None,
+                     policy, thread)
 
 
 def request_from_nova(instance_numa_topology, network_metadata=None):
@@ -340,13 +354,12 @@ def request_from_nova(instance_numa_topology, network_metadata=None):
         isolated = bool(instance_numa_topology.emulator_threads_isolated)
         physnets, tunneled = frozenset(), False
         if network_metadata is not None:
-            if network_metadata.obj_attr_is_set('physnets'):
-                physnets = frozenset(network_metadata.physnets)
-            tunneled = bool(network_metadata.obj_attr_is_set('tunneled') and
-                            network_metadata.tunneled)
+            physnets, tunneled = _fields(
+                network_metadata, 'network metadata', MalformedRequest, (),
+                (('physnets', ()), ('tunneled', False)))
     except (AttributeError, TypeError) as exc:
         raise MalformedRequest('guest NUMA topology: %s' % exc)
-    return Request(cells, isolated, physnets, tunneled)
+    return Request(cells, isolated, frozenset(physnets), bool(tunneled))
 
 
 def limits_from_nova(limits):

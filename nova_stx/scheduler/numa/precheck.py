@@ -41,16 +41,24 @@ def _check(host, request, rule, wanted):
         return None
     if host is None or not host.cells:
         return 'host reports no NUMA topology'
+    try:
+        return _match_part(host, request, rule)
+    except model.MalformedHostTopology:
+        # NOTE(nova-stx): stay a necessary condition: the full fit reports
+        # malformed data when it meets it.
+        return None
+
+
+def _match_part(host, request, rule):
     if len(host.cells) < len(request.cells):
         # NOTE(nova-stx): not a page or pinning matter; the NUMA filter
         # gives that reason.
         return None
-    adj, misfits = fit.pair_matrix(host, request, None, rule)
-    order = sorted(range(len(adj)), key=lambda i: bin(adj[i]).count('1'))
-    owner, violator = fit.match(adj, order)
+    pairs = fit.Pairs(host, request, None, rule)
+    owner, violator = fit.match(pairs)
     if owner is not None:
         return None
-    return fit.no_match_reason(host, request, misfits, adj, violator)
+    return fit.no_match_reason(pairs, violator)
 
 
 def check_pages(host, request):

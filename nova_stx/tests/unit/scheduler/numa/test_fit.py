@@ -70,7 +70,9 @@ class FitHostTestCase(testtools.TestCase):
         req = c.request(c.guest_cell(pcpus=1, memory=2048, pagesize=c.G),
                         c.guest_cell(pcpus=1, memory=1024, pagesize=c.G))
         self.assertEqual(
-            'needs 3072 MiB of 1048576 KiB pages, 2048 MiB free on the host',
+            'guest cell 0 fits no host cell: host cell 0: 1048576 KiB '
+            'pages: 1024 MiB free, 2048 MiB needed; host cell 1: 1048576 '
+            'KiB pages: 1024 MiB free, 2048 MiB needed',
             fit.fit_host(host, req).reason)
 
     def test_fit_host_guest_cell_fits_nowhere(self):
@@ -138,6 +140,19 @@ class FitHostTestCase(testtools.TestCase):
         verdict = fit.fit_host(host, req, pci=lambda ids: False)
         self.assertEqual('no usable set of host cells meets the PCI NUMA '
                          'affinity', verdict.reason)
+
+
+class MalformedHostTestCase(testtools.TestCase):
+
+    def test_fit_host_overlapping_siblings_reason(self):
+        cell = c.host_cell(0, cores=2)
+        cell = model.HostCell(0, pcpuset=cell.pcpuset,
+                              siblings=({0, 1}, {1, 2, 3}),
+                              mempages=cell.mempages, memory=8192)
+        req = c.request(c.guest_cell(pcpus=2, thread=model.REQUIRE))
+        self.assertEqual(
+            model.Verdict(False, 'host cell 0: sibling sets overlap'),
+            fit.fit_host(_host(cell), req))
 
 
 class UpstreamCacheBugTestCase(testtools.TestCase):
