@@ -16,17 +16,16 @@ import json
 import os
 
 import fixtures
-import testtools
 
-from nova_stx.cmd import cli
 from nova_stx.cmd import migration_plan
 from nova_stx import keys
+from nova_stx.tests.unit.cmd import test_cli
 
 TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT
 DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
 
 
-class MigrationPlanCommandTest(testtools.TestCase):
+class MigrationPlanCommandTest(test_cli.CliTestCase):
 
     def setUp(self):
         super().setUp()
@@ -39,17 +38,7 @@ class MigrationPlanCommandTest(testtools.TestCase):
         return path
 
     def run_cli(self, *argv):
-        out = self.useFixture(fixtures.StringStream('stdout')).stream
-        err = self.useFixture(fixtures.StringStream('stderr')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
-        try:
-            code = cli.main(['migration-plan'] + list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out.seek(0)
-        err.seek(0)
-        return code, out.read(), err.read()
+        return super().run_cli('migration-plan', *argv)
 
     def test_json_exponential_seed_table(self):
         conf = self._conf('[libvirt]\nlive_migration_downtime = 400\n'
