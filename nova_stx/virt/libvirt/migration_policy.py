@@ -30,14 +30,10 @@ import re
 import typing as ty
 
 from nova_stx import keys
+from nova_stx.virt.libvirt import downtime_ramp
 
 ABORT = 'abort'
 FORCE_COMPLETE = 'force_complete'
-
-RAMP_STARLINGX = 'starlingx'
-RAMP_NOVA = 'nova'
-RAMP_EXPONENTIAL = 'exponential'
-RAMPS = (RAMP_STARLINGX, RAMP_NOVA, RAMP_EXPONENTIAL)
 
 #: Sources a tenant controls; the operator's ``tenant_*`` bounds apply.
 TENANT_SOURCES = (keys.Source.IMAGE, keys.Source.INSTANCE)
@@ -67,7 +63,7 @@ class Settings:
     #: ``[nova_stx] live_migration_timeout_action``; None: Nova's.
     timeout_action: ty.Optional[str] = None
     #: ``[nova_stx] live_migration_downtime_ramp``.
-    ramp: str = RAMP_STARLINGX
+    ramp: str = downtime_ramp.STARLINGX
     #: ``[nova_stx] tenant_live_migration_timeout_min``, s.
     tenant_timeout_min: int = 120
     #: ``[nova_stx] tenant_live_migration_timeout_max``, s.
@@ -123,7 +119,7 @@ class MigrationPlan:
     #: Whether force-complete switches to post-copy (else it pauses).
     post_copy: bool = False
     #: The ramp that produced :attr:`steps`.
-    ramp: str = RAMP_STARLINGX
+    ramp: str = downtime_ramp.STARLINGX
     #: ``{field: source}`` for max_downtime_ms, timeout_s, auto_converge
     #: and tunnelled; sources are ``flavor``, ``image``, ``instance``,
     #: ``config`` (nova-stx or Nova option) or ``host`` (host flags).
@@ -176,65 +172,6 @@ def data_gb(ram_mb, disk_gb=()):
     :returns: GiB, a float.
     """
     return max(2.0, ram_mb / 1024.0) + sum(max(2.0, d) for d in disk_gb)
-
-
-def linear_steps(max_ms, steps, delay_s):
-    """Return a linear ramp from ``max_ms / steps`` up to ``max_ms``.
-
-    :param max_ms: the last step's downtime, ms.
-    :param steps: number of increases (the ramp has ``steps + 1`` points).
-    :param delay_s: seconds between points (truncated like Nova does).
-    :returns: ``((seconds, ms), ...)``.
-    """
-    delay = int(delay_s)
-    base = max_ms / steps
-    increment = (max_ms - base) / steps
-    return tuple((delay * i, int(base + increment * i))
-                 for i in range(steps + 1))
-
-
-def starlingx_steps(max_ms, timeout_s, steps):
-    """Return StarlingX's ramp: linear, at the maximum at 2/3 of timeout.
-
-    A timeout of 0 puts every point at 0 s: the maximum applies at once.
-
-    :param max_ms: maximum downtime, ms.
-    :param timeout_s: effective timeout, s.
-    :param steps: ``[libvirt] live_migration_downtime_steps``.
-    :returns: ``((seconds, ms), ...)``.
-    """
-    return linear_steps(max_ms, steps, timeout_s * 2.0 / 3 / steps)
-
-
-def nova_steps(max_ms, steps, delay_s, gib):
-    """Return upstream Nova 34's ramp: one point per ``delay_s`` per GiB.
-
-    :param max_ms: maximum downtime, ms.
-    :param steps: ``[libvirt] live_migration_downtime_steps``.
-    :param delay_s: ``[libvirt] live_migration_downtime_delay``.
-    :param gib: guest data size, see :func:`data_gb`.
-    :returns: ``((seconds, ms), ...)``.
-    """
-    return linear_steps(max_ms, steps, delay_s * gib)
-
-
-def exponential_steps(max_ms, steps, delay_s, gib):
-    """Return Nova Liberty's exponential ramp.
-
-    :param max_ms: maximum downtime, ms.
-    :param steps: ``[libvirt] live_migration_downtime_steps``.
-    :param delay_s: ``[libvirt] live_migration_downtime_delay``.
-    :param gib: guest data size, see :func:`data_gb`.
-    :returns: ``((seconds, ms), ...)``.
-    """
-    delay = int(delay_s * gib)
-    offset = max_ms / (steps + 1)
-    base = (max_ms - offset) ** (1.0 / steps)
-    points = [(delay * i, int(offset + base ** i)) for i in range(steps)]
-    # NOTE(nova-stx): base ** steps only approximates max - offset in
-    # floating point; the last point is the maximum by definition.
-    points.append((delay * steps, max_ms))
-    return tuple(points)
 
 
 def _warning(exc, outcome):
@@ -354,15 +291,9 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
         keys.LIVE_MIGRATION_TUNNEL, sources, warnings)
 
     max_ms = downtime.value
-    if settings.ramp == RAMP_NOVA:
-        steps = nova_steps(max_ms, settings.downtime_steps,
-                           settings.downtime_delay_s, gib)
-    elif settings.ramp == RAMP_EXPONENTIAL:
-        steps = exponential_steps(max_ms, settings.downtime_steps,
-                                  settings.downtime_delay_s, gib)
-    else:
-        steps = starlingx_steps(max_ms, timeout.value,
-                                settings.downtime_steps)
+    steps = downtime_ramp.steps(
+        settings.ramp, max_ms, timeout.value, settings.downtime_steps,
+        settings.downtime_delay_s, gib)
 
     return MigrationPlan(
         max_downtime_ms=max_ms,
