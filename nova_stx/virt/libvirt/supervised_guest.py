@@ -103,6 +103,11 @@ class SupervisedGuest:
         self.timeout_action_taken = None
 
     def __getattr__(self, name):
+        # NOTE(nova-stx): only reached for names the proxy lacks; 'guest'
+        # itself is missing only on a half-built proxy (e.g. a copy), where
+        # delegating would recurse.
+        if name == 'guest':
+            raise AttributeError(name)
         return getattr(self.guest, name)
 
     def _log_kw(self):

@@ -181,6 +181,10 @@ class SupervisedGuestTest(testtools.TestCase):
         supervised = sg.SupervisedGuest(guest, _plan())
         self.assertIs(self.domain, supervised._domain)
 
+    def test_half_built_proxy_does_not_recurse(self):
+        bare = sg.SupervisedGuest.__new__(sg.SupervisedGuest)
+        self.assertRaises(AttributeError, getattr, bare, 'get_xml_desc')
+
     def test_events_and_outcome(self):
         supervised = self._supervise(_plan())
         self._poll(supervised, 190)
