@@ -44,7 +44,16 @@ class MigrationEventsTest(testtools.TestCase):
         self.assertIn('Could not send nova_stx.live_migration.abort: bus '
                       'down', logs.output)
 
+    def test_get_notifier_uses_nova_transport_with_our_publisher(self):
+        class Notifier:
+            def prepare(self, publisher_id):
+                return publisher_id
+
+        self.useFixture(fixtures.MonkeyPatch('nova.rpc.LEGACY_NOTIFIER',
+                                             Notifier()))
+        self.assertEqual('nova-stx.src', me.get_notifier('src'))
+
     def test_get_notifier_none_without_nova_rpc(self):
-        self.useFixture(fixtures.MockPatch('nova.rpc.LEGACY_NOTIFIER',
-                                           None))
+        self.useFixture(fixtures.MonkeyPatch('nova.rpc.LEGACY_NOTIFIER',
+                                             None))
         self.assertIsNone(me.get_notifier('src'))
