@@ -261,43 +261,71 @@ def _int(value, what, name, error, minimum=0):
     return value
 
 
-def _host_cell(cell):
-    err = MalformedHostTopology
-    what = 'host cell %s' % (vars(cell).get(_ATTR + 'id', '?'),)
-    (cell_id, cpuset, pcpuset, pinned, siblings, memory, mempages,
-     memory_usage, cpu_usage, socket, net) = _fields(
-        cell, what, err,
-        ('id', 'cpuset', 'pcpuset', 'pinned_cpus', 'siblings', 'memory',
-         'mempages'),
-        (('memory_usage', 0), ('cpu_usage', 0), ('socket', None),
-         ('network_metadata', None)))
-    _int(cell_id, what, 'id', err)
-    for name, value in (('memory', memory), ('memory_usage', memory_usage),
-                        ('cpu_usage', cpu_usage)):
-        _int(value, what, name, err)
+def _negative(what, error, **values):
+    for name, value in values.items():
+        if value < 0:
+            raise error('%s: %s=%r must be >= 0' % (what, name, value))
+
+
+def _pools(mempages, what):
     pools = []
     for pages in mempages:
-        pool = PagePool(*_fields(pages, what, err,
-                                 ('size_kb', 'total', 'used'),
-                                 (('reserved', 0),)))
-        for name, value in zip(PagePool._fields, pool):
-            _int(value, what, 'mempages.' + name, err)
-        if pool.size_kb < 1:
-            raise err('%s: page size %d KiB' % (what, pool.size_kb))
+        attrs = vars(pages)
+        try:
+            pool = PagePool(attrs[_ATTR + 'size_kb'], attrs[_ATTR + 'total'],
+                            attrs[_ATTR + 'used'],
+                            attrs.get(_ATTR + 'reserved', 0))
+        except KeyError as exc:
+            raise MalformedHostTopology('%s: field mempages.%s is not set' % (
+                what, exc.args[0][len(_ATTR):]))
+        if pool.size_kb < 1 or min(pool) < 0:
+            raise MalformedHostTopology('%s: page pool %r' % (what, pool))
         pools.append(pool)
     pools.sort()
     for left, right in zip(pools, pools[1:]):
         if left.size_kb == right.size_kb:
-            raise err('%s: two page pools of %d KiB' % (what, left.size_kb))
+            raise MalformedHostTopology('%s: two page pools of %d KiB' % (
+                what, left.size_kb))
+    return tuple(pools)
+
+
+def _host_cell(cell):
+    err = MalformedHostTopology
+    attrs = vars(cell)
+    what = 'host cell %s' % (attrs.get(_ATTR + 'id', '?'),)
+    get = attrs.get
+    try:
+        cell_id = attrs['_obj_id']
+        cpuset = attrs['_obj_cpuset']
+        pcpuset = attrs['_obj_pcpuset']
+        pinned = attrs['_obj_pinned_cpus']
+        siblings = attrs['_obj_siblings']
+        memory = attrs['_obj_memory']
+        mempages = attrs['_obj_mempages']
+    except KeyError as exc:
+        name = exc.args[0][len(_ATTR):]
+        raise err('%s: field %s is not set' % (what, name))
+    memory_usage = get('_obj_memory_usage', 0)
+    cpu_usage = get('_obj_cpu_usage', 0)
+    socket = get('_obj_socket')
+    net = get('_obj_network_metadata')
+    _negative(what, err, id=cell_id, memory=memory,
+              memory_usage=memory_usage, cpu_usage=cpu_usage)
     physnets, tunneled = frozenset(), False
     if net is not None:
         physnets, tunneled = _fields(net, what, err, (),
                                      (('physnets', ()), ('tunneled', False)))
         physnets = frozenset(physnets)
-    return HostCell(cell_id, frozenset(cpuset), frozenset(pcpuset),
-                    tuple(siblings), frozenset(pinned), memory, memory_usage,
-                    cpu_usage, tuple(pools), socket, physnets,
-                    bool(tunneled))
+    # NOTE(nova-stx): fill the frozen dataclass directly; its generated
+    # __init__ costs several microseconds per cell.
+    new = object.__new__(HostCell)
+    new.__dict__.update(
+        id=cell_id, cpuset=frozenset(cpuset), pcpuset=frozenset(pcpuset),
+        siblings=tuple(siblings), pinned=frozenset(pinned), memory=memory,
+        memory_usage=memory_usage, cpu_usage=cpu_usage,
+        mempages=_pools(mempages, what), socket=socket, physnets=physnets,
+        tunneled=bool(tunneled))
+    return new
 
 
 def host_from_nova(numa_topology):
