@@ -19,6 +19,7 @@ numa_topology_filter.StxNUMATopologyFilter` with a precise reason.
 """
 
 from nova_stx.scheduler.filters import base
+from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.filters import numa_topology_filter
 from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import precheck
@@ -37,7 +38,7 @@ class StxCPUPinningFilter(base.ExplainedHostFilter):
 
     def check(self, host_state, spec_obj):
         requested = spec_obj.numa_topology
-        host = model.host_from_nova(host_state.numa_topology)
+        host = conversions.host_topology(host_state)
         if host is not None:
             why = numa_topology_filter.thread_policy_reason(host, spec_obj)
             if why:
@@ -48,5 +49,5 @@ class StxCPUPinningFilter(base.ExplainedHostFilter):
         if host is None:
             return ('no host NUMA topology while the instance requests '
                     'dedicated CPUs')
-        return precheck.check_pinning(host,
-                                      model.request_from_nova(requested))
+        return precheck.check_pinning(
+            host, conversions.request_topology(spec_obj))

@@ -18,7 +18,7 @@ StxNUMATopologyFilter` and say precisely which page size is short where.
 """
 
 from nova_stx.scheduler.filters import base
-from nova_stx.scheduler.numa import model
+from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.numa import precheck
 
 
@@ -39,8 +39,9 @@ class StxHugepageFilter(base.ExplainedHostFilter):
                 cell.obj_attr_is_set('pagesize') and cell.pagesize
                 for cell in requested.cells):
             return None
-        host = model.host_from_nova(host_state.numa_topology)
+        host = conversions.host_topology(host_state)
         if host is None:
             return ('no host NUMA topology while the instance requests '
                     'a page size')
-        return precheck.check_pages(host, model.request_from_nova(requested))
+        return precheck.check_pages(
+            host, conversions.request_topology(spec_obj))

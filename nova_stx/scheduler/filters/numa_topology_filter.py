@@ -22,6 +22,7 @@ from nova.objects import fields
 from nova.scheduler import filters
 
 from nova_stx.scheduler.filters import base
+from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.numa import fit
 from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci as numa_pci
@@ -73,7 +74,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
 
     def check(self, host_state, spec_obj):
         requested = spec_obj.numa_topology
-        host = model.host_from_nova(host_state.numa_topology)
+        host = conversions.host_topology(host_state)
         if host is not None:
             why = thread_policy_reason(host, spec_obj)
             if why:
@@ -83,10 +84,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
         if host is None:
             return ('no host NUMA topology while the instance requests '
                     'one')
-        network_metadata = None
-        if 'network_metadata' in spec_obj:
-            network_metadata = spec_obj.network_metadata
-        request = model.request_from_nova(requested, network_metadata)
+        request = conversions.request_topology(spec_obj)
         limits = limits_for(host_state, spec_obj)
         pci_requests = spec_obj.pci_requests
         pci_requests = pci_requests.requests if pci_requests else None

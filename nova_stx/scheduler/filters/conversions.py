@@ -1,0 +1,60 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Nova's NUMA objects as nova-stx's plain data, converted once.
+
+Three filters read the same host and request NUMA topologies; each host
+is converted once per topology object and the request once per request,
+however many filters ask.
+"""
+
+import threading
+
+from nova_stx.scheduler.numa import model
+
+_local = threading.local()
+_HOST_ATTR = '_nova_stx_numa'
+
+
+def host_topology(host_state):
+    """Return ``host_state.numa_topology`` as a :class:`model.Host`.
+
+    The result is kept on the HostState with the object it came from;
+    Nova replaces that object whenever the host's usage changes.
+
+    :returns: the Host, or None when the host reports no topology.
+    :raises model.MalformedHostTopology: the data cannot be read.
+    """
+    topology = host_state.numa_topology
+    cached = getattr(host_state, _HOST_ATTR, None)
+    if cached is not None and cached[0] is topology:
+        return cached[1]
+    host = model.host_from_nova(topology)
+    setattr(host_state, _HOST_ATTR, (topology, host))
+    return host
+
+
+def request_topology(spec_obj):
+    """Return the RequestSpec's NUMA request as a :class:`model.Request`.
+
+    :returns: the Request, or None when no NUMA topology is requested.
+    :raises model.MalformedRequest: the request cannot be read.
+    """
+    numa = spec_obj.numa_topology
+    network = (spec_obj.network_metadata
+               if 'network_metadata' in spec_obj else None)
+    cached = getattr(_local, 'request', None)
+    if cached is not None and cached[0] is numa and cached[1] is network:
+        return cached[2]
+    request = model.request_from_nova(numa, network)
+    _local.request = (numa, network, request)
+    return request
