@@ -21,6 +21,8 @@ import argparse
 import importlib
 import sys
 
+from nova_stx import keys
+
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = (
     'validate',
@@ -50,6 +52,27 @@ def parse_properties(pairs, option):
                 f"{option} expects KEY=VALUE, got '{pair}'")
         properties[name] = value
     return properties
+
+
+#: Where a property can be set, in the order options are listed.
+PROPERTY_SOURCES = (keys.Source.FLAVOR, keys.Source.IMAGE,
+                    keys.Source.INSTANCE)
+
+
+def add_property_options(parser, sources=PROPERTY_SOURCES):
+    """Add a repeatable ``--<source>-property KEY=VALUE`` per source."""
+    for source in sources:
+        parser.add_argument(
+            f'--{source}-property', dest=f'{source}_property',
+            action='append', default=[], metavar='KEY=VALUE',
+            help=f'A {source} property (repeatable).')
+
+
+def properties_from_args(args, sources=PROPERTY_SOURCES):
+    """Return ``{Source: {name: value}}`` from the property options."""
+    return {source: parse_properties(getattr(args, f'{source}_property'),
+                                     f'--{source}-property')
+            for source in sources}
 
 
 def build_parser():

@@ -28,12 +28,6 @@ from nova_stx import conf as stx_conf
 from nova_stx import keys
 from nova_stx.virt.libvirt import migration_policy
 
-_OPTIONS = (
-    (keys.Source.FLAVOR, 'flavor_property', '--flavor-property'),
-    (keys.Source.IMAGE, 'image_property', '--image-property'),
-    (keys.Source.INSTANCE, 'instance_property', '--instance-property'),
-)
-
 
 def _positive(text):
     try:
@@ -54,10 +48,7 @@ def add_parser(subparsers):
         description='Resolve the per-instance live-migration limits from '
                     'flavor, image and instance properties and nova.conf, '
                     'as the nova-stx libvirt driver does.')
-    for source, dest, option in _OPTIONS:
-        parser.add_argument(
-            option, dest=dest, action='append', default=[],
-            metavar='KEY=VALUE', help=f'A {source} property (repeatable).')
+    cli.add_property_options(parser)
     parser.add_argument(
         '--ram-mb', type=_positive, default=2048,
         help='Guest RAM in MiB (default 2048); with --disk-gb it sets the '
@@ -168,8 +159,7 @@ def render_json(plan):
 
 
 def run(args):
-    props = {source: cli.parse_properties(getattr(args, dest), option)
-             for source, dest, option in _OPTIONS}
+    props = cli.properties_from_args(args)
     plan = build_plan(props[keys.Source.FLAVOR], props[keys.Source.IMAGE],
                       props[keys.Source.INSTANCE], args.ram_mb,
                       args.disk_gb, load_settings(args.config_file))

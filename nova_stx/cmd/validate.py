@@ -19,12 +19,6 @@ import yaml
 from nova_stx.cmd import cli
 from nova_stx import keys
 
-_OPTIONS = (
-    (keys.Source.FLAVOR, 'flavor_property', '--flavor-property'),
-    (keys.Source.IMAGE, 'image_property', '--image-property'),
-    (keys.Source.INSTANCE, 'instance_property', '--instance-property'),
-)
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -33,10 +27,7 @@ def add_parser(subparsers):
              'metadata against the rules Nova, Glance and the driver apply.',
         description='Check the nova-stx keys among the given properties. '
                     'Exits 1 when any is invalid, 2 on a usage error.')
-    for source, dest, option in _OPTIONS:
-        parser.add_argument(
-            option, dest=dest, action='append', default=[],
-            metavar='KEY=VALUE', help=f'A {source} property (repeatable).')
+    cli.add_property_options(parser)
     parser.add_argument(
         '--file', metavar='PATH',
         help='A JSON or YAML file {"flavor": {...}, "image": {...}, '
@@ -54,18 +45,19 @@ def _load(path):
         raise cli.UsageError(f'{path} is not valid JSON or YAML: {exc}')
     data = data or {}
     if not isinstance(data, dict) or not all(
-            isinstance(data.get(s.value, {}), dict) for s, _, _ in _OPTIONS):
+            isinstance(data.get(s.value, {}), dict)
+            for s in cli.PROPERTY_SOURCES):
         raise cli.UsageError(
             f'{path} must map "flavor", "image" and "instance" to '
             f'objects of properties')
-    unknown = set(data) - {s.value for s, _, _ in _OPTIONS}
+    unknown = set(data) - {s.value for s in cli.PROPERTY_SOURCES}
     if unknown:
         raise cli.UsageError(
             f'{path}: unknown section(s) {", ".join(sorted(unknown))}; '
             f'expected flavor, image, instance')
     return {s: {str(k): v if isinstance(v, str) else json.dumps(v)
                 for k, v in data.get(s.value, {}).items()}
-            for s, _, _ in _OPTIONS}
+            for s in cli.PROPERTY_SOURCES}
 
 
 def _nova_error(name, value):
@@ -117,10 +109,9 @@ def check(properties):
 
 def run(args):
     properties = _load(args.file) if args.file else {
-        s: {} for s, _, _ in _OPTIONS}
-    for source, dest, option in _OPTIONS:
-        properties[source].update(
-            cli.parse_properties(getattr(args, dest), option))
+        s: {} for s in cli.PROPERTY_SOURCES}
+    for source, props in cli.properties_from_args(args).items():
+        properties[source].update(props)
     if not any(properties.values()):
         raise cli.UsageError(
             'nothing to check: give --flavor-property, --image-property, '
