@@ -19,9 +19,12 @@ is special-cased for the demo.
 import json
 import sys
 
+from nova_stx.cmd import migration_plan
 from nova_stx.cmd import validate
 from nova_stx import keys
 from nova_stx import metadefs
+from nova_stx.virt.libvirt import downtime_ramp
+from nova_stx.virt.libvirt import migration_policy
 
 #: Sample flavors and images a tenant or operator might submit.
 SAMPLES = (
@@ -76,7 +79,31 @@ def show_metadefs(out):
         out.write('\n')
 
 
-SECTIONS = (show_validation, show_metadefs)
+def show_migration_plans(out):
+    heading(out, 'Live-migration plans (nova-stx migration-plan)')
+    out.write('StarlingX flavor: 180 s timeout, 500 ms max downtime, '
+              'default ramp\n')
+    plan = migration_plan.build_plan(flavor={
+        keys.LIVE_MIGRATION_TIMEOUT.flavor: '180',
+        keys.LIVE_MIGRATION_MAX_DOWNTIME.flavor: '500'})
+    out.write(migration_plan.render_text(plan) + '\n\n')
+    out.write('The image asks for 150 s and the instance metadata for '
+              'tunnelling; the smallest timeout wins\n')
+    plan = migration_plan.build_plan(
+        flavor={keys.LIVE_MIGRATION_TIMEOUT.flavor: '180'},
+        image={keys.LIVE_MIGRATION_TIMEOUT.image: '150'},
+        instance={keys.LIVE_MIGRATION_TUNNEL.instance: 'true'})
+    out.write(migration_plan.render_text(plan) + '\n\n')
+    out.write("Nova Liberty's exponential ramp: [libvirt] downtime 400, "
+              '10 steps, 30 s delay, 3 GiB guest\n')
+    settings = migration_policy.Settings(
+        downtime_ms=400, downtime_steps=10, downtime_delay_s=30,
+        ramp=downtime_ramp.EXPONENTIAL)
+    plan = migration_plan.build_plan(ram_mb=3072, settings=settings)
+    out.write(migration_plan.render_text(plan) + '\n')
+
+
+SECTIONS = (show_validation, show_metadefs, show_migration_plans)
 
 
 def main(out=sys.stdout):
