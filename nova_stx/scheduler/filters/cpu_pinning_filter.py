@@ -38,11 +38,10 @@ class StxCPUPinningFilter(base.ExplainedHostFilter):
 
     def check(self, host_state, spec_obj):
         requested = spec_obj.numa_topology
-        host = conversions.host_topology(host_state)
-        if host is not None:
-            why = numa_topology_filter.thread_policy_reason(host, spec_obj)
-            if why:
-                return why
+        host, why = numa_topology_filter.host_with_policy_check(
+            host_state, spec_obj)
+        if why:
+            return why
         if not requested or requested.cpu_policy not in (
                 model.PINNED_POLICIES):
             return None

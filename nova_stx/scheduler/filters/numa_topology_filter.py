@@ -49,6 +49,16 @@ def thread_policy_reason(host, spec_obj):
     return None
 
 
+def host_with_policy_check(host_state, spec_obj):
+    """Convert the host topology and apply the whole-host SMT rule.
+
+    :returns: ``(host, reason)``: the :class:`model.Host` (or None) and the
+        reason the host fails :func:`thread_policy_reason` (or None).
+    """
+    host = conversions.host_topology(host_state)
+    return host, host and thread_policy_reason(host, spec_obj)
+
+
 def limits_for(host_state, spec_obj):
     """Build the ``NUMATopologyLimits`` the compute claim will read."""
     limits = objects.NUMATopologyLimits(
@@ -74,11 +84,9 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
 
     def check(self, host_state, spec_obj):
         requested = spec_obj.numa_topology
-        host = conversions.host_topology(host_state)
-        if host is not None:
-            why = thread_policy_reason(host, spec_obj)
-            if why:
-                return why
+        host, why = host_with_policy_check(host_state, spec_obj)
+        if why:
+            return why
         if not requested:
             return None
         if host is None:
