@@ -12,6 +12,8 @@
 
 """Place guests on hosts whose CPU can provide their vCPU model."""
 
+import threading
+
 from nova import context as nova_context
 from nova import objects
 from oslo_log import log as logging
@@ -22,6 +24,8 @@ from nova_stx.scheduler.filters import base
 from nova_stx.scheduler import vcpu_model
 
 LOG = logging.getLogger(__name__)
+
+_local = threading.local()
 
 
 def requested_model(spec_obj):
@@ -81,6 +85,20 @@ def source_cpu(spec_obj, host):
         return None
 
 
+def cached_source_cpu(spec_obj, host):
+    """Like :func:`source_cpu`, looked up once per request.
+
+    Without a named destination every candidate host asks for the same
+    source host's CPU.
+    """
+    cached = getattr(_local, 'source', None)
+    if cached is not None and cached[0] is spec_obj and cached[1] == host:
+        return cached[2]
+    cpu = source_cpu(spec_obj, host)
+    _local.source = (spec_obj, host, cpu)
+    return cpu
+
+
 class StxVCpuModelFilter(base.ExplainedHostFilter):
     """Pass hosts whose CPU can provide the requested vCPU model."""
 
@@ -110,5 +128,5 @@ class StxVCpuModelFilter(base.ExplainedHostFilter):
             source_host = move_source(spec_obj)
             moving = source_host is not None
             if moving:
-                source = source_cpu(spec_obj, source_host)
+                source = cached_source_cpu(spec_obj, source_host)
         return vcpu_model.check(model, host, source=source, moving=moving)

@@ -112,6 +112,17 @@ class StxVCpuModelFilterTestCase(fakes.TestCase):
         self.assertEqual('Host VCPU model Haswell required Passthrough '
                          '(source host model Skylake-Server)', reason)
 
+    def test_source_cpu_looked_up_once_per_request(self):
+        spec = fakes.spec(hw__cpu_model='Passthrough')
+        spec.ignore_hosts = ['src']
+        with mock.patch.object(vcpu_model_filter, 'source_cpu',
+                               return_value=None) as lookup:
+            for name in ('a', 'b', 'c'):
+                self.filt.reason(fakes.host(name), spec)
+            self.filt.reason(fakes.host('a'), fakes.spec(
+                hw__cpu_model='Passthrough'))
+        lookup.assert_called_once_with(spec, 'src')
+
     def test_reason_passthrough_move_unknown_source(self):
         spec = fakes.spec(hw__cpu_model='Passthrough')
         spec.ignore_hosts = ['src']
