@@ -27,6 +27,7 @@ import time
 from nova.scheduler import filters as nova_filters
 from nova.scheduler.filters import numa_topology_filter
 
+from nova_stx import keys
 from nova_stx.scheduler import explain
 from nova_stx.scheduler import fleet
 
@@ -48,7 +49,7 @@ REQUESTS = (
                        'hw:cpu_dedicated_mask': '^0-1'}, 8, 8192),
     ('require + model', {'hw:cpu_policy': 'dedicated',
                          'hw:cpu_thread_policy': 'require',
-                         'hw:cpu_model': 'Skylake-Server'}, 4, 4096),
+                         keys.CPU_MODEL.flavor: 'Skylake-Server'}, 4, 4096),
     ('4 nodes no fit', {'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '4',
                         'hw:mem_page_size': '1GB'}, 64, 65536),
 )

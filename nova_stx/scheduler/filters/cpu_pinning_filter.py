@@ -14,8 +14,7 @@
 
 Dedicated and mixed pCPU availability and thread-policy feasibility
 (free full cores for ``isolate``/``require``, SMT presence) alone: cheap,
-so it can run before :class:`~nova_stx.scheduler.filters.
-numa_topology_filter.StxNUMATopologyFilter` with a precise reason.
+so it can run before ``StxNUMATopologyFilter`` with a precise reason.
 """
 
 from nova_stx.scheduler.filters import base

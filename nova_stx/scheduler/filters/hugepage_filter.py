@@ -13,8 +13,8 @@
 """Prune hosts whose memory pages cannot back the guest's NUMA cells.
 
 The page-size part of the NUMA fit alone: cheap, so it can run before
-:class:`~nova_stx.scheduler.filters.numa_topology_filter.
-StxNUMATopologyFilter` and say precisely which page size is short where.
+``StxNUMATopologyFilter`` and say precisely which page size is short
+where.
 """
 
 from nova_stx.scheduler.filters import base
