@@ -19,6 +19,9 @@ import sys
 import warnings
 
 from nova_stx.cmd import cli
+from nova_stx import keys
+
+_SOURCES = (keys.Source.FLAVOR, keys.Source.IMAGE)
 
 
 def add_parser(subparsers):
@@ -31,12 +34,7 @@ def add_parser(subparsers):
                     'capabilities XML or a libvirt URI (default: the '
                     'sample fleet shipped with nova-stx). Exits 0 when a '
                     'host fits, 1 when none does, 2 on bad input.')
-    parser.add_argument(
-        '--flavor-property', action='append', default=[],
-        metavar='KEY=VALUE', help='A flavor extra spec (repeatable).')
-    parser.add_argument(
-        '--image-property', action='append', default=[],
-        metavar='KEY=VALUE', help='An image property (repeatable).')
+    cli.add_property_options(parser, _SOURCES)
     parser.add_argument('--vcpus', type=int, default=2,
                         help='The flavor vCPUs (default 2).')
     parser.add_argument('--ram-mb', type=int, default=2048,
@@ -125,9 +123,9 @@ def run(args):
     try:
         states = [fleet.host_state(h)
                   for h in hosts(args, capabilities, fleet)]
+        properties = cli.properties_from_args(args, _SOURCES)
         spec, notes = explain.build_request(
-            cli.parse_properties(args.flavor_property, '--flavor-property'),
-            cli.parse_properties(args.image_property, '--image-property'),
+            properties[keys.Source.FLAVOR], properties[keys.Source.IMAGE],
             args.vcpus, args.ram_mb)
     except (fleet.FleetError, capabilities.CapabilitiesError,
             explain.RequestError) as exc:
