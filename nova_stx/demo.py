@@ -23,6 +23,7 @@ from nova_stx.cmd import migration_plan
 from nova_stx.cmd import validate
 from nova_stx import keys
 from nova_stx import metadefs
+from nova_stx.scheduler import explain
 from nova_stx.virt.libvirt import downtime_ramp
 from nova_stx.virt.libvirt import migration_policy
 
@@ -103,7 +104,13 @@ def show_migration_plans(out):
     out.write(migration_plan.render_text(plan) + '\n')
 
 
-SECTIONS = (show_validation, show_metadefs, show_migration_plans)
+def show_scheduling(out):
+    heading(out, 'Scheduling on the sample fleet (nova-stx explain)')
+    explain.demo(out=out)
+
+
+SECTIONS = (show_validation, show_metadefs, show_scheduling,
+            show_migration_plans)
 
 
 def main(out=sys.stdout):
