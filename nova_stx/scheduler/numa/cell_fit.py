@@ -35,6 +35,19 @@ def explain(misfit):
     return template % values
 
 
+class _FreeText:
+    """Free MiB per page size, formatted only if a reason is shown."""
+
+    def __init__(self, pages, sizes):
+        self.pages = pages
+        self.sizes = sizes
+
+    def __str__(self):
+        return ', '.join('%d KiB: %d MiB' % (
+            size, self.pages[size].free * size // _KIB_PER_MIB)
+            for size in self.sizes)
+
+
 def page_misfit(hc, gc):
     """Memory part of the rule: page size and free pages, or plain memory.
 
@@ -70,11 +83,8 @@ def page_misfit(hc, gc):
             return ('host cell %d: %d KiB pages: %d MiB free, %d MiB needed',
                     (hc.id, size, pool.free * size // _KIB_PER_MIB,
                      gc.memory))
-        free = ', '.join('%d KiB: %d MiB' % (
-            s, pages[s].free * s // _KIB_PER_MIB if s in pages else 0)
-            for s in sizes)
         return ('host cell %d: no page size holds %d MiB (free %s)',
-                (hc.id, gc.memory, free))
+                (hc.id, gc.memory, _FreeText(pages, sizes)))
     if hc.mempages:
         pool = hc.mempages[0]
         size = pool.size_kb

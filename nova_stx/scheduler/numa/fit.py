@@ -69,8 +69,21 @@ class Pairs:
         return self.misfit(guest, pos) is None
 
 
+def _bits(mask):
+    pos = 0
+    while mask:
+        if mask & 1:
+            yield pos
+        mask >>= 1
+        pos += 1
+
+
 def match(pairs, allowed=None):
     """Assign guest cells to distinct host cells they fit.
+
+    A greedy pass first (it checks about one pair per guest cell when the
+    host has room), then, if it gets stuck, augmenting paths over the full
+    rows of the guest cells.
 
     :param pairs: :class:`Pairs`
     :param allowed: host positions that may be used (default all)
@@ -79,23 +92,46 @@ def match(pairs, allowed=None):
         cells that between them fit only the fewer host cells listed
     """
     positions = range(len(pairs.host.cells)) if allowed is None else allowed
+    count = len(pairs.request.cells)
+    owner = {}
+    for guest in range(count):
+        for pos in positions:
+            if pos not in owner and pairs.fits(guest, pos):
+                owner[pos] = guest
+                break
+        else:
+            break
+    else:
+        return owner, None
+    adj = [0] * count
+    for guest in range(count):
+        for pos in positions:
+            if pairs.fits(guest, pos):
+                adj[guest] |= 1 << pos
     owner = {}
 
     def augment(guest, seen):
-        for pos in positions:
-            if pos in seen or not pairs.fits(guest, pos):
-                continue
-            seen.add(pos)
+        for pos in _bits(adj[guest] & ~seen[0]):
+            seen[0] |= 1 << pos
             if pos not in owner or augment(owner[pos], seen):
                 owner[pos] = guest
                 return True
         return False
 
-    for guest in range(len(pairs.request.cells)):
-        seen = set()
+    for guest in range(count):
+        seen = [0]
         if not augment(guest, seen):
-            return None, ({guest} | {owner[p] for p in seen}, seen)
+            taken = list(_bits(seen[0]))
+            return None, ({guest} | {owner[p] for p in taken}, taken)
     return owner, None
+
+
+def _nowhere(gc, misfits):
+    texts = [cell_fit.explain(m) for m in misfits[:_MAX_LISTED]]
+    if len(misfits) > _MAX_LISTED:
+        texts.append('%d more' % (len(misfits) - _MAX_LISTED))
+    return 'guest cell %d fits no host cell: %s' % (gc.index,
+                                                    '; '.join(texts))
 
 
 def no_match_reason(pairs, violator):
@@ -104,15 +140,12 @@ def no_match_reason(pairs, violator):
     hcells = pairs.host.cells
     if len(guests) == 1:
         guest = next(iter(guests))
-        texts = [cell_fit.explain(pairs.misfit(guest, pos))
-                 for pos in range(min(len(hcells), _MAX_LISTED))]
-        if len(hcells) > _MAX_LISTED:
-            texts.append('%d more' % (len(hcells) - _MAX_LISTED))
-        return 'guest cell %d fits no host cell: %s' % (
-            pairs.request.cells[guest].index, '; '.join(texts))
+        return _nowhere(pairs.request.cells[guest],
+                        [pairs.misfit(guest, pos)
+                         for pos in range(len(hcells))])
     return 'guest cells %s fit only host cells %s' % (
         ', '.join(str(g) for g in sorted(guests)),
-        ', '.join(str(hcells[p].id) for p in sorted(positions)))
+        ', '.join(str(hcells[p].id) for p in sorted(positions)) or 'none')
 
 
 def _whole_host_misfit(host, request):
@@ -126,13 +159,20 @@ def _whole_host_misfit(host, request):
         if (any(gc.cpu_thread_policy == model.REQUIRE for gc in pinned) and
                 not host.has_threads):
             return 'host has no SMT siblings (thread policy require)'
-        need = sum(gc.pcpus for gc in pinned)
-        if cells[0].pinned:
-            need += request.reserved_for(0)
-        free = sum(hc.avail_pcpus for hc in host.cells)
-        if need > free:
+        needs = [gc.pcpus + request.reserved_for(gc.index) for gc in pinned]
+        frees = [hc.avail_pcpus for hc in host.cells]
+        if sum(needs) > sum(frees):
             return 'needs %d dedicated pCPUs, %d free on the host' % (
-                need, free)
+                sum(needs), sum(frees))
+        # NOTE(nova-stx): the k largest guest cells need k distinct host
+        # cells with at least the k-th largest need free.
+        needs.sort(reverse=True)
+        frees.sort(reverse=True)
+        for k, (need, free) in enumerate(zip(needs, frees), 1):
+            if need > free:
+                return ('%d guest cell(s) need %d or more dedicated pCPUs '
+                        'each, %d host cell(s) have that many free' % (
+                            k, need, sum(1 for f in frees if f >= need)))
     return None
 
 
@@ -184,6 +224,20 @@ def fit_host(host, request, limits=None, pci=None):
 
 
 def _fit(host, request, limits, pci):
+    set_rules = request.physnets or request.tunneled or pci
+    if len(request.cells) == 1 and not set_rules:
+        # NOTE(nova-stx): the common case; the first host cell that fits
+        # is the answer.
+        gc = request.cells[0]
+        reserved = request.reserved_for(0)
+        rule = cell_fit.misfit
+        misfits = []
+        for hc in host.cells:
+            misfit = rule(hc, gc, limits, reserved)
+            if misfit is None:
+                return Verdict(True, None, (hc.id,))
+            misfits.append(misfit)
+        return Verdict(False, _nowhere(gc, misfits))
     reason = _whole_host_misfit(host, request)
     if reason:
         return Verdict(False, reason)
@@ -191,10 +245,9 @@ def _fit(host, request, limits, pci):
     owner, violator = match(pairs)
     if owner is None:
         return Verdict(False, no_match_reason(pairs, violator))
-    count = len(request.cells)
-    if request.physnets or request.tunneled or pci:
+    if set_rules:
         return _fit_with_set_rules(pairs, owner, pci)
-    return Verdict(True, None, _assignment(host, owner, count))
+    return Verdict(True, None, _assignment(host, owner, len(request.cells)))
 
 
 def _fit_with_set_rules(pairs, owner, pci):

@@ -127,12 +127,16 @@ class HostCell:
 
         :raises MalformedHostTopology: sibling sets overlap
         """
-        sizes = list(map(len, self.siblings))
-        if len(frozenset().union(*self.siblings)) != sum(sizes):
+        siblings = self.siblings
+        every = frozenset().union(*siblings)
+        if len(every) != sum(map(len, siblings)):
             raise MalformedHostTopology(
                 'host cell %d: sibling sets overlap' % self.id)
         free = self.pcpuset - self.pinned
-        return tuple(n for n in (len(s & free) for s in self.siblings) if n)
+        if self.threads_per_core == 1:
+            # NOTE(nova-stx): no SMT: one free thread per free core.
+            return (1,) * len(free & every)
+        return tuple(n for n in (len(s & free) for s in siblings) if n)
 
     @_lazy
     def full_free_cores(self):

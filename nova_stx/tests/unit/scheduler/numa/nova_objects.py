@@ -101,8 +101,13 @@ def pair_fits(host_topology, instance_topology, nova_limits):
     return fits
 
 
-def oracle_fits(host_topology, instance_topology, nova_limits):
-    """Reference answer: an injective assignment where every pair fits."""
+def oracle_fits(host_topology, instance_topology, nova_limits,
+                network_metadata=None):
+    """Reference answer: an injective assignment where every pair fits.
+
+    With ``network_metadata``, Nova's network NUMA-affinity check must
+    also accept the chosen host cells.
+    """
     if not host_topology.cells or not instance_topology.cells:
         return False
     if len(host_topology.cells) < len(instance_topology.cells):
@@ -114,7 +119,12 @@ def oracle_fits(host_topology, instance_topology, nova_limits):
 
     def search(i, used):
         if i == count:
-            return True
+            if network_metadata is None:
+                return True
+            chosen = [host_topology.cells[p] for p in hosts
+                      if used & (1 << p)]
+            return hardware._numa_cells_support_network_metadata(
+                host_topology, chosen, network_metadata)
         if (i, used) in failed:
             return False
         for pos in hosts:

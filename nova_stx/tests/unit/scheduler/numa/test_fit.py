@@ -77,19 +77,38 @@ class FitHostTestCase(testtools.TestCase):
 
     def test_fit_host_guest_cell_fits_nowhere(self):
         host = _host(c.host_cell(0, cores=2), c.host_cell(1, cores=4))
-        req = c.request(c.guest_cell(pcpus=10), c.guest_cell(pcpus=1))
+        req = c.request(c.guest_cell(pcpus=2, pagesize=c.G),
+                        c.guest_cell(pcpus=1, pagesize=c.G))
         self.assertEqual(
-            'guest cell 0 fits no host cell: host cell 0: needs 10 '
-            'dedicated pCPUs, has 4; host cell 1: needs 10 dedicated '
-            'pCPUs, has 8', fit.fit_host(host, req).reason)
+            'guest cell 0 fits no host cell: host cell 0 has no 1048576 KiB '
+            'pages; host cell 1 has no 1048576 KiB pages',
+            fit.fit_host(host, req).reason)
 
-    def test_fit_host_hall_violation(self):
+    def test_fit_host_largest_pcpu_needs(self):
         host = _host(c.host_cell(0, cores=4), c.host_cell(1, cores=2),
                      c.host_cell(2, cores=2))
         req = c.request(c.guest_cell(pcpus=6), c.guest_cell(pcpus=1),
                         c.guest_cell(pcpus=6))
+        self.assertEqual('2 guest cell(s) need 6 or more dedicated pCPUs '
+                         'each, 1 host cell(s) have that many free',
+                         fit.fit_host(host, req).reason)
+
+    def test_fit_host_hall_violation(self):
+        pages = {c.K4: 1024, c.M2: 8192}
+        host = _host(c.host_cell(0, pages=pages), c.host_cell(1),
+                     c.host_cell(2, pages={c.K4: 1024, c.M2: 1024}))
+        req = c.request(c.guest_cell(pcpus=1, memory=6144, pagesize=-2),
+                        c.guest_cell(pcpus=1, memory=1024),
+                        c.guest_cell(pcpus=1, memory=6144, pagesize=-2))
         self.assertEqual('guest cells 0, 2 fit only host cells 0',
                          fit.fit_host(host, req).reason)
+
+    def test_fit_host_greedy_stuck_then_augmenting_path(self):
+        # Greedy puts guest cell 0 on host cell 0, the only one guest
+        # cell 1 fits; augmenting moves it to host cell 1.
+        host = _host(c.host_cell(0, cores=4), c.host_cell(1, cores=1))
+        req = c.request(c.guest_cell(pcpus=1), c.guest_cell(pcpus=4))
+        self.assertEqual((1, 0), fit.fit_host(host, req).assignment)
 
     def test_fit_host_16_cells_8_nodes_no_fit(self):
         cells = [c.host_cell(i, cores=16, pinned=range(i * 100,
@@ -97,10 +116,10 @@ class FitHostTestCase(testtools.TestCase):
                  for i in range(16)]
         cells[:7] = [c.host_cell(i, cores=16) for i in range(7)]
         req = c.request(*[c.guest_cell(pcpus=8) for _ in range(8)])
-        verdict = fit.fit_host(_host(*cells), req)
-        self.assertFalse(verdict.fits)
-        self.assertEqual('guest cells 0, 1, 2, 3, 4, 5, 6, 7 fit only host '
-                         'cells 0, 1, 2, 3, 4, 5, 6', verdict.reason)
+        self.assertEqual(
+            model.Verdict(False, '8 guest cell(s) need 8 or more dedicated '
+                          'pCPUs each, 7 host cell(s) have that many free'),
+            fit.fit_host(_host(*cells), req))
 
     def test_fit_host_physnet_affinity_restricts_cells(self):
         host = _host(c.host_cell(0), c.host_cell(1),

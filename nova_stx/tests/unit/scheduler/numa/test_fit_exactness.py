@@ -54,12 +54,13 @@ _MAX_UPSTREAM_PERMUTATIONS = 400
 
 _PAGE_SPECS = [None, None, None, 'small', 'large', 'large', 'any', '2MB',
                '1GB', '2048', '1048576', '4']
+_PHYSNETS = ('foo', 'bar', 'baz')
 _MEMORY_PER_NODE = [512, 1000, 1024, 1024, 1536, 2048, 2048, 3072, 4096]
 
 OBSERVED = collections.Counter()
 
 
-def _host_cells(rng, n_cells):
+def _host_cells(rng, n_cells, networks=False):
     threads = rng.choice([1, 2, 2, 2, 4])
     cores = rng.randint(1, 8)
     legacy = rng.random() < 0.1
@@ -110,8 +111,10 @@ def _host_cells(rng, n_cells):
             cpu_usage=used(4 * len(shared) + 1),
             pinned_cpus=pinned, siblings=siblings, mempages=mempages,
             socket=cid // 2,
-            network_metadata=no.objects.NetworkMetadata(physnets=set(),
-                                                        tunneled=False)))
+            network_metadata=no.objects.NetworkMetadata(
+                physnets={p for p in _PHYSNETS
+                          if networks and rng.random() < 0.2},
+                tunneled=networks and rng.random() < 0.2)))
     return no.host(*cells)
 
 
@@ -160,7 +163,8 @@ def cases(draw):
     nodes = draw(st.one_of(st.integers(1, 2), st.integers(1, 4),
                            st.integers(1, min(8, n_hosts))))
     rng = random.Random(draw(st.integers(0, 2 ** 32)))
-    host = _host_cells(rng, n_hosts)
+    networks = rng.random() < 0.25
+    host = _host_cells(rng, n_hosts, networks)
     vcpus, memory, specs = _extra_specs(rng, nodes)
     try:
         request = no.constraints(vcpus, memory, specs)
@@ -170,11 +174,22 @@ def cases(draw):
     hypothesis.assume(request is not None)
     nova_limits = no.limits(rng.choice([1.0, 2.0, 4.0, 16.0]),
                             rng.choice([1.0, 1.5]))
+    if networks:
+        nova_limits.network_metadata = no.objects.NetworkMetadata(
+            physnets={p for p in _PHYSNETS if rng.random() < 0.3},
+            tunneled=rng.random() < 0.3)
     return host, request, nova_limits
 
 
+def _network(nova_limits):
+    if 'network_metadata' in nova_limits:
+        return nova_limits.network_metadata
+    return None
+
+
 def _ours(host, request, nova_limits):
-    return (model.host_from_nova(host), model.request_from_nova(request),
+    return (model.host_from_nova(host),
+            model.request_from_nova(request, _network(nova_limits)),
             model.limits_from_nova(nova_limits))
 
 
@@ -205,9 +220,12 @@ class FitExactnessTestCase(testtools.TestCase):
         host, request, nova_limits = case
         h, r, lim = _ours(host, request, nova_limits)
         verdict = fit.fit_host(h, r, lim)
-        expected = no.oracle_fits(host, request, nova_limits)
+        expected = no.oracle_fits(host, request, nova_limits,
+                                  _network(nova_limits))
         OBSERVED['cases'] += 1
         OBSERVED['fits' if expected else 'no fit'] += 1
+        if r.physnets or r.tunneled:
+            OBSERVED['with network affinity'] += 1
         self.assertEqual(expected, verdict.fits, verdict.reason)
         if verdict.fits:
             pairs = no.pair_fits(host, request, nova_limits)
@@ -216,6 +234,10 @@ class FitExactnessTestCase(testtools.TestCase):
                              len(verdict.assignment))
             for i, cell_id in enumerate(verdict.assignment):
                 self.assertIn((pos[cell_id], i), pairs)
+            if _network(nova_limits) is not None:
+                chosen = [host.cells[pos[i]] for i in verdict.assignment]
+                self.assertTrue(hardware._numa_cells_support_network_metadata(
+                    host, chosen, _network(nova_limits)))
         else:
             self.assertTrue(verdict.reason)
         for name, check in (('check_pages', precheck.check_pages),
@@ -237,7 +259,8 @@ class FitExactnessTestCase(testtools.TestCase):
         OBSERVED['upstream compared'] += 1
         if upstream == ours:
             return
-        oracle = no.oracle_fits(host, request, nova_limits)
+        oracle = no.oracle_fits(host, request, nova_limits,
+                                _network(nova_limits))
         self.assertEqual(oracle, ours)
         # NOTE(nova-stx): upstream's pair cache bug (see numa-fit.rst).
         OBSERVED['upstream false %s' % ('positive' if upstream
