@@ -21,6 +21,7 @@ vCPU, no disk, no network; its serial port goes to a file.
 """
 
 import os
+import re
 import subprocess
 import time
 from xml.sax import saxutils
@@ -162,6 +163,24 @@ def read_log(log):
         return ''
 
 
-def beats(log):
-    """Return how many heartbeats the guest has logged."""
-    return read_log(log).count(BEAT)
+def last_beat(log):
+    """Return the number of the guest's latest heartbeat, or 0."""
+    numbers = re.findall(BEAT + r' ([0-9]+)', read_log(log))
+    return int(numbers[-1]) if numbers else 0
+
+
+def wait_for_beat(log, after, timeout):
+    """Wait until the guest logs a heartbeat numbered above ``after``.
+
+    The number continues across a migration (it lives in guest memory),
+    so a higher one in the destination's log proves the guest runs there.
+
+    :raises two_hosts.LabError: when none comes within ``timeout`` s.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if last_beat(log) > after:
+            return
+        time.sleep(0.1)
+    raise two_hosts.LabError(f'guest log {log} has no heartbeat after '
+                             f'number {after} within {timeout} s')

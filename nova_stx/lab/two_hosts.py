@@ -40,6 +40,7 @@ import time
 import uuid
 
 import fixtures
+from nova import utils as nova_utils
 from oslo_log import log as logging
 
 from nova_stx.lab import daemon_config
@@ -143,8 +144,18 @@ class Host:
                 and _alive(self.pid, 'libvirtd'))
 
     def open(self, timeout=CALL_TIMEOUT):
-        """Return a new connection to this host."""
-        return watchdog.call(_libvirt().open, self.uri, timeout=timeout,
+        """Return a new connection to this host.
+
+        NOTE(nova-stx): wrapped as Nova's libvirt driver wraps its own:
+        where Nova's test harness has monkey-patched the process with
+        eventlet, each libvirt call then runs in a native thread, so a
+        blocking one (a migration) does not stall every other; in native
+        threading mode the connection is returned as it is.
+        """
+        libvirt = _libvirt()
+        opener = nova_utils.tpool_wrap(
+            libvirt.open, autowrap=(libvirt.virConnect, libvirt.virDomain))
+        return watchdog.call(opener, self.uri, timeout=timeout,
                              what=f'open {self.uri}')
 
     def write_config(self):
@@ -223,6 +234,23 @@ class Host:
                 pass
         return text.strip() or '(no log)'
 
+    @property
+    def admin_uri(self):
+        """URI of this daemon's admin interface (for ``virt-admin``)."""
+        return ('libvirtd:///system?socket=' +
+                self.path('run', 'libvirt-admin-sock'))
+
+    def client_ids(self):
+        """Return the IDs of the clients connected to this daemon."""
+        return parse_client_ids(_run(
+            ['virt-admin', '-c', self.admin_uri, 'srv-clients-list',
+             'libvirtd'], 'listing clients'))
+
+    def disconnect_client(self, client_id):
+        """Close one client's connection from the daemon's side."""
+        _run(['virt-admin', '-c', self.admin_uri, 'client-disconnect',
+              'libvirtd', str(client_id)], 'disconnecting a client')
+
     def kill(self, sig=signal.SIGKILL):
         """Send ``sig`` to the daemon (fault injection)."""
         if self.alive():
@@ -287,6 +315,21 @@ class Host:
             LOG.warning('Lab host %(name)s: killing left-over QEMU %(pid)s',
                         {'name': self.name, 'pid': pid})
             os.kill(pid, signal.SIGKILL)
+
+
+def parse_client_ids(table):
+    """Return the client IDs in ``virt-admin srv-clients-list`` output.
+
+    :param table: the command's output: a header, a rule, then one row
+        per client starting with its numeric ID.
+    :returns: a list of ints, in the order listed.
+    """
+    ids = []
+    for line in table.splitlines():
+        fields = line.split()
+        if fields and fields[0].isdigit():
+            ids.append(int(fields[0]))
+    return ids
 
 
 def _free_ports(count):
