@@ -57,19 +57,25 @@ def page_misfit(hc, gc):
     mem_kb = gc.memory * _KIB_PER_MIB
     pagesize = gc.pagesize
     if pagesize:
-        sizes = hc.page_sizes
-        if pagesize == model.PAGESIZE_SMALL:
-            sizes = sizes[:1]
-        elif pagesize == model.PAGESIZE_LARGE:
-            sizes = sizes[1:]
-        elif pagesize != model.PAGESIZE_ANY:
-            sizes = (pagesize,)
         pages = hc.pages
-        for size in sizes:
-            pool = pages.get(size)
-            if (pool is not None and mem_kb <= pool.free * size and
-                    not mem_kb % size):
+        if pagesize > 0:
+            sizes = (pagesize,)
+            pool = pages.get(pagesize)
+            if (pool is not None and mem_kb <= pool.free * pagesize and
+                    not mem_kb % pagesize):
                 return None
+        else:
+            sizes = hc.page_sizes
+            if pagesize == model.PAGESIZE_SMALL:
+                sizes = sizes[:1]
+            elif pagesize == model.PAGESIZE_LARGE:
+                sizes = sizes[1:]
+            elif pagesize != model.PAGESIZE_ANY:
+                return ('page size %d is not valid', (pagesize,))
+            for size in sizes:
+                pool = pages[size]
+                if mem_kb <= pool.free * size and not mem_kb % size:
+                    return None
         if not sizes:
             return ('host cell %d has no %s pages', (hc.id, _WANT[pagesize]))
         if len(sizes) == 1:

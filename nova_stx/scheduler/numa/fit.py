@@ -93,21 +93,28 @@ def match(pairs, allowed=None):
     """
     positions = range(len(pairs.host.cells)) if allowed is None else allowed
     count = len(pairs.request.cells)
+    misfit = pairs.misfit
     owner = {}
     for guest in range(count):
         for pos in positions:
-            if pos not in owner and pairs.fits(guest, pos):
+            if pos not in owner and misfit(guest, pos) is None:
                 owner[pos] = guest
                 break
         else:
             break
     else:
         return owner, None
-    adj = [0] * count
+    rows = {}
+    adj = []
     for guest in range(count):
-        for pos in positions:
-            if pairs.fits(guest, pos):
-                adj[guest] |= 1 << pos
+        key = pairs.keys[guest]
+        if key not in rows:
+            mask = 0
+            for pos in positions:
+                if misfit(guest, pos) is None:
+                    mask |= 1 << pos
+            rows[key] = mask
+        adj.append(rows[key])
     owner = {}
 
     def augment(guest, seen):

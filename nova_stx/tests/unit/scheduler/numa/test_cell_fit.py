@@ -54,6 +54,11 @@ class PagesTestCase(testtools.TestCase):
         self.assertIn('no page size holds 9216 MiB', cell_fit.check(
             hc, c.guest_cell(pcpus=1, memory=9216, pagesize=-2)))
 
+    def test_check_unknown_pagesize_sentinel(self):
+        hc = c.host_cell(pages={c.K4: 1024, c.G: 8})
+        self.assertEqual('page size -4 is not valid', cell_fit.check(
+            hc, c.guest_cell(pcpus=1, memory=1024, pagesize=-4)))
+
     def test_check_large_without_huge_pages(self):
         hc = c.host_cell(pages={c.K4: 1024 * 256})
         self.assertEqual('host cell 0 has no large pages', cell_fit.check(

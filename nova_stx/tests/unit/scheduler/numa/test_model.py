@@ -105,6 +105,13 @@ class RequestFromNovaTestCase(testtools.TestCase):
         self.assertEqual((frozenset({'a'}), True, None),
                          (req.physnets, req.tunneled, req.cells[0].cpu_policy))
 
+    def test_request_from_nova_bad_pagesize(self):
+        topology = no.constraints(2, 2048, {'hw:numa_nodes': '1'})
+        topology.cells[0].pagesize = -7
+        exc = self.assertRaises(model.MalformedRequest,
+                                model.request_from_nova, topology)
+        self.assertEqual('guest cell 0: pagesize=-7 must be >= -3', str(exc))
+
     def test_request_from_nova_none(self):
         self.assertIsNone(model.request_from_nova(None))
 
