@@ -147,12 +147,12 @@ def wait_for(log, text, timeout):
     :raises two_hosts.LabError: when it does not within ``timeout`` s.
     """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in read_log(log):
-            return
+    while text not in read_log(log):
+        if time.monotonic() >= deadline:
+            raise two_hosts.LabError(f"guest log {log} has no '{text}' after "
+                                     f'{timeout} s: '
+                                     f'{read_log(log)[-300:]!r}')
         time.sleep(0.05)
-    raise two_hosts.LabError(f"guest log {log} has no '{text}' after "
-                             f'{timeout} s: {read_log(log)[-300:]!r}')
 
 
 def read_log(log):
@@ -178,9 +178,9 @@ def wait_for_beat(log, after, timeout):
     :raises two_hosts.LabError: when none comes within ``timeout`` s.
     """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if last_beat(log) > after:
-            return
+    while last_beat(log) <= after:
+        if time.monotonic() >= deadline:
+            raise two_hosts.LabError(
+                f'guest log {log} has no heartbeat after number {after} '
+                f'within {timeout} s')
         time.sleep(0.1)
-    raise two_hosts.LabError(f'guest log {log} has no heartbeat after '
-                             f'number {after} within {timeout} s')

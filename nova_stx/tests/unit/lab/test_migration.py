@@ -1,0 +1,43 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from oslotest import base
+
+from nova_stx.lab import migration
+
+
+class WhereTest(base.BaseTestCase):
+
+    def test_where_running_on_destination_only(self):
+        self.assertEqual(migration.DESTINATION,
+                         migration.where(migration.ABSENT, 'running'))
+
+    def test_where_paused_on_source_counts_as_source(self):
+        self.assertEqual(migration.SOURCE,
+                         migration.where('paused', migration.ABSENT))
+
+    def test_where_unreachable_destination_not_running(self):
+        self.assertEqual(migration.SOURCE,
+                         migration.where('running', migration.UNREACHABLE))
+
+    def test_where_both_running_is_split(self):
+        self.assertEqual(migration.BOTH,
+                         migration.where('running', 'running'))
+
+    def test_where_shut_off_everywhere_is_lost(self):
+        self.assertEqual(migration.LOST,
+                         migration.where('shut off', migration.ABSENT))
+
+    def test_outcome_where_follows_states(self):
+        outcome = migration.Outcome(source_state='running',
+                                    dest_state=migration.ABSENT)
+        self.assertEqual(migration.SOURCE, outcome.where)
