@@ -13,12 +13,12 @@
 """Plain, immutable data for NUMA fitting, and converters from Nova objects.
 
 The deciders (``cell_fit``, ``fit``, ``precheck``) only see these types:
-ints, frozensets and tuples. Memory is in MiB, page sizes in KiB, as in
-Nova. The converters read Nova's ``NUMATopology`` (host) and
-``InstanceNUMATopology`` (guest request) by attribute, so this module does
-not import Nova; they raise :class:`MalformedHostTopology` or
-:class:`MalformedRequest` with a text naming the cell and field instead of
-letting bad data crash a scheduler.
+ints, sets and tuples, never modified. Memory is in MiB, page sizes in
+KiB, as in Nova. The converters read Nova's ``NUMATopology`` (host) and
+``InstanceNUMATopology`` (guest request) without importing Nova; they
+raise :class:`MalformedHostTopology` or :class:`MalformedRequest` with a
+text naming the cell and field instead of letting bad data crash a
+scheduler.
 """
 
 import dataclasses
@@ -345,7 +345,7 @@ def host_from_nova(numa_topology):
         return None
     try:
         cells = tuple(map(_host_cell, numa_topology.cells))
-    except (AttributeError, TypeError) as exc:
+    except (AttributeError, TypeError, NotImplementedError) as exc:
         raise MalformedHostTopology('host NUMA topology: %s' % exc)
     ids = {c.id for c in cells}
     if len(ids) != len(cells):
@@ -389,7 +389,7 @@ def request_from_nova(instance_numa_topology, network_metadata=None):
             physnets, tunneled = _fields(
                 network_metadata, 'network metadata', MalformedRequest, (),
                 (('physnets', ()), ('tunneled', False)))
-    except (AttributeError, TypeError) as exc:
+    except (AttributeError, TypeError, NotImplementedError) as exc:
         raise MalformedRequest('guest NUMA topology: %s' % exc)
     return Request(cells, isolated, frozenset(physnets), bool(tunneled))
 

@@ -74,6 +74,12 @@ class HostFromNovaTestCase(testtools.TestCase):
                                 model.host_from_nova, no.host(cell))
         self.assertEqual('host cell 0: memory=-1 must be >= 0', str(exc))
 
+    def test_host_from_nova_cells_not_set(self):
+        exc = self.assertRaises(model.MalformedHostTopology,
+                                model.host_from_nova,
+                                no.objects.NUMATopology())
+        self.assertIn('host NUMA topology:', str(exc))
+
     def test_host_from_nova_duplicate_cell_ids(self):
         exc = self.assertRaises(model.MalformedHostTopology,
                                 model.host_from_nova,
