@@ -183,6 +183,7 @@ class Run:
         self.uuid = None
         self.monitor_conn = None
         self._result = {}
+        self._unconfirmed_error = None
 
     def _flags(self):
         libvirt = libvirt_guest.libvirt
@@ -273,6 +274,9 @@ class Run:
                 return
             out.polls += 1
             if info.type == libvirt.VIR_DOMAIN_JOB_UNBOUNDED:
+                if self._unconfirmed_error:
+                    # The job still runs: the last read-back really failed.
+                    out.read_errors.append(self._unconfirmed_error)
                 self._read_back(watched, proxy)
             if info.type in finished or (
                     not worker.is_alive() and
@@ -292,14 +296,17 @@ class Run:
                 out.bandwidth_read = watchdog.call(
                     watched.migrateGetMaxSpeed, 0, timeout=CALL_TIMEOUT)
         except (libvirt.libvirtError, watchdog.Hung) as exc:
-            out.read_errors.append(str(exc))
-            return
-        if ms is None:
+            ms, error = None, str(exc)
+        else:
             # NOTE(nova-stx): the binding returns None instead of raising
             # when the driver fails this call.
-            out.read_errors.append('migrateGetMaxDowntime returned None')
-            return
-        out.downtimes_read.append((proxy.elapsed, ms))
+            error = 'migrateGetMaxDowntime returned None'
+        # NOTE(nova-stx): a job that ends between the poll and the
+        # read-back takes its domain with it; a failure only counts once
+        # the next poll shows the job still running.
+        self._unconfirmed_error = error if ms is None else None
+        if ms is not None:
+            out.downtimes_read.append((proxy.elapsed, ms))
 
     def _monitor_failed(self, exc):
         """Fail safe as Nova does: abort so the guest stays put."""

@@ -62,6 +62,11 @@ QEMU_USER = 'libvirt-qemu'
 START_TIMEOUT = 90
 CALL_TIMEOUT = 20
 STOP_TIMEOUT = 10
+LAB_PREFIX = 'nova-stx-lab-'
+#: Files in a lab's root: the PID of the process that owns the lab, and
+#: the network namespaces it created.
+OWNER_FILE = 'owner.pid'
+NETNS_FILE = 'netns'
 
 
 class LabError(Exception):
@@ -373,9 +378,12 @@ class TwoHostLab(fixtures.Fixture):
         if reason:
             raise LabError(reason)
         if self.root is None:
-            self.root = tempfile.mkdtemp(prefix='nova-stx-lab-')
+            sweep_stale_labs()
+            self.root = tempfile.mkdtemp(prefix=LAB_PREFIX)
             self.addCleanup(shutil.rmtree, self.root, True)
         os.makedirs(self.root, exist_ok=True)
+        with open(os.path.join(self.root, OWNER_FILE), 'w') as owner:
+            owner.write(str(os.getpid()))
         # NOTE(nova-stx): cleanups run last-in first-out: the teardown
         # needs the sockets and pidfiles under the root, so it comes after.
         self.addCleanup(self._teardown)
@@ -414,6 +422,8 @@ class TwoHostLab(fixtures.Fixture):
                 netns = f'nova-stx-{token}-{name}'
                 _run(['ip', 'netns', 'add', netns], 'creating netns')
                 self._namespaces.append(netns)
+                with open(os.path.join(self.root, NETNS_FILE), 'a') as f:
+                    f.write(netns + '\n')
             ns_a, ns_b = self._namespaces
             _run(['ip', 'link', 'add', 'lab0', 'netns', ns_a, 'type',
                   'veth', 'peer', 'name', 'lab0', 'netns', ns_b],
@@ -475,3 +485,45 @@ def _qemu_using(root):
         if root in cmdline:
             pids.append(int(entry))
     return pids
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ''
+
+
+def sweep_stale_labs(tmp_dir=None):
+    """Remove labs whose owning process died without its cleanup.
+
+    NOTE(nova-stx): a test run killed by a timeout cannot tear its lab
+    down, and its daemons, QEMU processes (one of them a busy guest) and
+    namespaces would slow every later run; the next lab removes them.
+
+    :param tmp_dir: where labs are created; the system's temp dir by
+        default.
+    :returns: the roots removed.
+    """
+    removed = []
+    for root in glob.glob(os.path.join(tmp_dir or tempfile.gettempdir(),
+                                       LAB_PREFIX + '*')):
+        owner = _read(os.path.join(root, OWNER_FILE)).strip()
+        if not owner.isdigit() or os.path.exists(f'/proc/{owner}'):
+            continue
+        LOG.warning('Lab: removing %(root)s, left by dead process '
+                    '%(pid)s', {'root': root, 'pid': owner})
+        for pidfile in glob.glob(os.path.join(root, '*', 'run',
+                                              'libvirtd.pid')):
+            pid = _read(pidfile).strip()
+            if pid.isdigit() and _alive(int(pid), 'libvirtd'):
+                os.kill(int(pid), signal.SIGKILL)
+        for pid in _qemu_using(root):
+            os.kill(pid, signal.SIGKILL)
+        for netns in _read(os.path.join(root, NETNS_FILE)).split():
+            subprocess.run(['ip', 'netns', 'del', netns],
+                           capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed

@@ -1,0 +1,58 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import os
+import shutil
+import tempfile
+
+from oslotest import base
+
+from nova_stx.lab import two_hosts
+
+
+class ParseClientIdsTest(base.BaseTestCase):
+
+    def test_parse_client_ids_rows_only(self):
+        table = (' Id   Transport   Connected since\n'
+                 '--------------------------------------------\n'
+                 ' 2    unix        2026-11-24 05:50:20+0000\n'
+                 ' 13   unix        2026-11-24 05:50:21+0000\n\n')
+        self.assertEqual([2, 13], two_hosts.parse_client_ids(table))
+
+    def test_parse_client_ids_none(self):
+        self.assertEqual([], two_hosts.parse_client_ids(
+            ' Id   Transport   Connected since\n-----\n'))
+
+
+class SweepStaleLabsTest(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def _lab(self, owner):
+        root = tempfile.mkdtemp(prefix=two_hosts.LAB_PREFIX, dir=self.tmp)
+        with open(os.path.join(root, two_hosts.OWNER_FILE), 'w') as f:
+            f.write(owner)
+        return root
+
+    def test_sweep_stale_labs_live_owner_kept(self):
+        root = self._lab(str(os.getpid()))
+        self.assertEqual([], two_hosts.sweep_stale_labs(self.tmp))
+        self.assertTrue(os.path.isdir(root))
+
+    def test_sweep_stale_labs_dead_owner_removed(self):
+        # PID 0 never names a process in /proc.
+        root = self._lab('0')
+        self.assertEqual([root], two_hosts.sweep_stale_labs(self.tmp))
+        self.assertFalse(os.path.exists(root))
