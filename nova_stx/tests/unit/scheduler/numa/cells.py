@@ -15,6 +15,7 @@
 import dataclasses
 
 from nova_stx.scheduler.numa import model
+from nova_stx.tests.unit.scheduler.numa import nova_objects
 
 G = 1048576
 M2 = 2048
@@ -24,33 +25,25 @@ K4 = 4
 def host_cell(cell_id=0, cores=4, threads=2, shared_cores=0, pinned=(),
               memory=8192, memory_usage=0, cpu_usage=0, pages=None,
               legacy=False, physnets=(), tunneled=False):
-    """``cores`` x ``threads`` CPUs numbered from ``cell_id * 100``.
+    """A converted Nova cell of ``cores`` x ``threads`` CPUs.
+
+    CPUs are numbered from ``cell_id * 100``.
 
     :param pages: ``{size_kb: total or (total, used, reserved)}``; default
         all memory in 4 KiB pages; ``{}`` for none
     """
-    cpu = cell_id * 100
-    siblings, shared, dedicated = [], set(), set()
-    for core in range(cores):
-        sib = frozenset(range(cpu, cpu + threads))
-        cpu += threads
-        siblings.append(sib)
-        (shared if core < shared_cores else dedicated).update(sib)
-    if legacy:
-        shared = dedicated = shared | dedicated
-    if pages is None:
-        pages = {K4: memory * 256}
-    pools = []
-    for size in sorted(pages):
-        value = pages[size]
-        value = value if isinstance(value, tuple) else (value, 0, 0)
-        pools.append(model.PagePool(size, *value))
-    return model.HostCell(
-        id=cell_id, cpuset=frozenset(shared), pcpuset=frozenset(dedicated),
-        siblings=tuple(siblings), pinned=frozenset(pinned), memory=memory,
-        memory_usage=memory_usage, cpu_usage=cpu_usage,
-        mempages=tuple(pools), physnets=frozenset(physnets),
-        tunneled=tunneled)
+    mempages = None
+    if pages is not None:
+        mempages = []
+        for size, value in sorted(pages.items()):
+            value = value if isinstance(value, tuple) else (value, 0, 0)
+            mempages.append(nova_objects.pages(size, *value))
+    cell = nova_objects.host_cell(
+        cell_id, cores, threads=threads, shared_cores=shared_cores,
+        pinned=pinned, memory=memory, memory_usage=memory_usage,
+        cpu_usage=cpu_usage, mempages=mempages, first_cpu=cell_id * 100,
+        legacy=legacy, physnets=physnets, tunneled=tunneled)
+    return model.host_from_nova(nova_objects.host(cell)).cells[0]
 
 
 def guest_cell(index=0, pcpus=0, cpus=0, memory=1024, pagesize=None,
