@@ -94,9 +94,6 @@ def _scheduler_modules():
     # futurist, which probes for eventlet and warns that it is deprecated;
     # nova-stx never uses eventlet, so that warning is noise here.
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-    # NOTE(nova-stx): the filters log a host they cannot evaluate; here
-    # the table already shows that reason.
-    logging.getLogger('nova_stx.scheduler').setLevel(logging.ERROR)
     return [importlib.import_module(f'nova_stx.scheduler.{name}')
             for name in ('capabilities', 'explain', 'fleet')]
 
@@ -119,6 +116,18 @@ def hosts(args, capabilities, fleet):
 
 
 def run(args):
+    # NOTE(nova-stx): the filters log a host they cannot evaluate; here
+    # the table already shows that reason.
+    logger = logging.getLogger('nova_stx.scheduler')
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _run(args)
+    finally:
+        logger.setLevel(level)
+
+
+def _run(args):
     capabilities, explain, fleet = _scheduler_modules()
     try:
         states = [fleet.host_state(h)
