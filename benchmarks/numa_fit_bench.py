@@ -50,8 +50,8 @@ from nova import exception
 from nova import objects
 from nova.virt import hardware
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
-from nova_stx.scheduler.numa import model
 
 objects.register_all()
 
@@ -244,10 +244,10 @@ def time_upstream(hosts, request, limits):
 def time_ours(hosts, request, limits):
     with _NoGC():
         t0 = time.perf_counter()
-        converted = [model.host_from_nova(h) for h in hosts]
+        converted = [from_nova.host_from_nova(h) for h in hosts]
         t1 = time.perf_counter()
-        req = model.request_from_nova(request)
-        lim = model.limits_from_nova(limits)
+        req = from_nova.request_from_nova(request)
+        lim = from_nova.limits_from_nova(limits)
         answers = [fit.fit_host(h, req, lim).fits for h in converted]
         t2 = time.perf_counter()
     return t1 - t0, t2 - t1, answers
@@ -294,23 +294,23 @@ def bench_conversion(hosts):
         topos = [objects.NUMATopology.obj_from_db_obj(b) for b in blobs]
         t1 = time.perf_counter()
         for t in topos:
-            model.host_from_nova(t)
+            from_nova.host_from_nova(t)
         t2 = time.perf_counter()
     n = len(hosts)
     print('NUMATopology.obj_from_db_obj (Nova HostState, paid anyway): '
           '%.1f µs' % ((t1 - t0) / n * 1e6))
-    print('model.host_from_nova (ours, on that object):              '
+    print('from_nova.host_from_nova (ours, on that object):              '
           '%.1f µs' % ((t2 - t1) / n * 1e6))
     request = constraints(requests()['E dedicated, 2 nodes, large, 16/32G'])
     reps = 2000
     t0 = time.perf_counter()
     for _ in range(reps):
-        model.request_from_nova(request)
+        from_nova.request_from_nova(request)
     t1 = time.perf_counter()
     for _ in range(reps):
         request.obj_clone()
     t2 = time.perf_counter()
-    print('model.request_from_nova, 2 cells (once per request):      '
+    print('from_nova.request_from_nova, 2 cells (once per request):      '
           '%.1f µs' % ((t1 - t0) / reps * 1e6))
     print('InstanceNUMATopology.obj_clone (upstream, per host):      '
           '%.1f µs' % ((t2 - t1) / reps * 1e6))
@@ -344,12 +344,12 @@ def scaling_host(n_cells, busy_from=None, pages_used_from=None):
 def time_ours_scaling(host, req, lim, budget=0.05):
     """µs per fit on freshly converted hosts, and per conversion."""
     t0 = time.perf_counter()
-    fit.fit_host(model.host_from_nova(host), req, lim)
+    fit.fit_host(from_nova.host_from_nova(host), req, lim)
     once = time.perf_counter() - t0
     reps = max(5, min(2000, int(budget / max(once, 1e-7))))
     with _NoGC():
         t0 = time.perf_counter()
-        converted = [model.host_from_nova(host) for _ in range(reps)]
+        converted = [from_nova.host_from_nova(host) for _ in range(reps)]
         t1 = time.perf_counter()
         for one in converted:
             verdict = fit.fit_host(one, req, lim)
@@ -364,7 +364,7 @@ def bench_scaling(cutoff):
         'H', 'I', 'case', 'P(H,I)', 'upstream µs', 'ours µs', 'ratio',
         'conv µs', 'ratio+conv'))
     limits = nova_limits()
-    lim = model.limits_from_nova(limits)
+    lim = from_nova.limits_from_nova(limits)
     signal.signal(signal.SIGALRM, _alarm)
     for n_host, n_guest in itertools.product((2, 4, 8, 16), (1, 2, 4, 8)):
         if n_guest > n_host:
@@ -384,7 +384,7 @@ def bench_scaling(cutoff):
                              **{'hw:numa_nodes': str(n_guest),
                                 'hw:mem_page_size': '1GB'})
             request = constraints(flv)
-            req = model.request_from_nova(request)
+            req = from_nova.request_from_nova(request)
             ours_s, conv_s, verdict = time_ours_scaling(host, req, lim)
             both = ours_s + conv_s
             row = (n_host, n_guest, case, math.perm(n_host, n_guest))

@@ -19,7 +19,7 @@ however many filters ask.
 
 import threading
 
-from nova_stx.scheduler.numa import model
+from nova_stx.scheduler.numa import from_nova
 
 _local = threading.local()
 _HOST_ATTR = '_nova_stx_numa'
@@ -38,7 +38,7 @@ def host_topology(host_state):
     cached = getattr(host_state, _HOST_ATTR, None)
     if cached is not None and cached[0] is topology:
         return cached[1]
-    host = model.host_from_nova(topology)
+    host = from_nova.host_from_nova(topology)
     setattr(host_state, _HOST_ATTR, (topology, host))
     return host
 
@@ -55,6 +55,6 @@ def request_topology(spec_obj):
     cached = getattr(_local, 'request', None)
     if cached is not None and cached[0] is numa and cached[1] is network:
         return cached[2]
-    request = model.request_from_nova(numa, network)
+    request = from_nova.request_from_nova(numa, network)
     _local.request = (numa, network, request)
     return request

@@ -23,8 +23,8 @@ from nova.scheduler import filters
 
 from nova_stx.scheduler.filters import base
 from nova_stx.scheduler.filters import conversions
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
-from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci as numa_pci
 
 
@@ -96,7 +96,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
         limits = limits_for(host_state, spec_obj)
         pci_requests = spec_obj.pci_requests
         pci_requests = pci_requests.requests if pci_requests else None
-        stx_limits = model.limits_from_nova(limits)
+        stx_limits = from_nova.limits_from_nova(limits)
         verdicts = []
 
         def candidate_fits(candidate):

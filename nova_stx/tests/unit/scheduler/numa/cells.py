@@ -14,6 +14,7 @@
 
 import dataclasses
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import model
 from nova_stx.tests.unit.scheduler.numa import nova_objects
 
@@ -43,7 +44,7 @@ def host_cell(cell_id=0, cores=4, threads=2, shared_cores=0, pinned=(),
         pinned=pinned, memory=memory, memory_usage=memory_usage,
         cpu_usage=cpu_usage, mempages=mempages, first_cpu=cell_id * 100,
         legacy=legacy, physnets=physnets, tunneled=tunneled)
-    return model.host_from_nova(nova_objects.host(cell)).cells[0]
+    return from_nova.host_from_nova(nova_objects.host(cell)).cells[0]
 
 
 def guest_cell(index=0, pcpus=0, cpus=0, memory=1024, pagesize=None,

@@ -13,6 +13,7 @@
 import testtools
 from nova.virt import hardware
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
 from nova_stx.scheduler.numa import model
 from nova_stx.tests.unit.scheduler.numa import cells as c
@@ -195,7 +196,7 @@ class UpstreamCacheBugTestCase(testtools.TestCase):
         self.assertIsNone(hardware.numa_fit_instance_to_host(
             host, req.obj_clone(), None, limits=limits))
         self.assertTrue(no.oracle_fits(host, req, limits))
-        verdict = fit.fit_host(model.host_from_nova(host),
-                               model.request_from_nova(req),
-                               model.limits_from_nova(limits))
+        verdict = fit.fit_host(from_nova.host_from_nova(host),
+                               from_nova.request_from_nova(req),
+                               from_nova.limits_from_nova(limits))
         self.assertEqual(model.Verdict(True, None, (1, 0)), verdict)

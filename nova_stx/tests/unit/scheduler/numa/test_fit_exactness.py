@@ -35,8 +35,8 @@ import testtools
 from nova import exception
 from nova.virt import hardware
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
-from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import precheck
 from nova_stx.tests.unit.scheduler.numa import nova_objects as no
 
@@ -188,9 +188,9 @@ def _network(nova_limits):
 
 
 def _ours(host, request, nova_limits):
-    return (model.host_from_nova(host),
-            model.request_from_nova(request, _network(nova_limits)),
-            model.limits_from_nova(nova_limits))
+    return (from_nova.host_from_nova(host),
+            from_nova.request_from_nova(request, _network(nova_limits)),
+            from_nova.limits_from_nova(nova_limits))
 
 
 class _QuietNova(fixtures.Fixture):

@@ -12,6 +12,7 @@
 
 import testtools
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import model
 from nova_stx.tests.unit.scheduler.numa import nova_objects as no
 
@@ -28,7 +29,7 @@ class HostFromNovaTestCase(testtools.TestCase):
         return no.host_cell(**args)
 
     def test_host_from_nova_fields(self):
-        host = model.host_from_nova(no.host(self._cell()))
+        host = from_nova.host_from_nova(no.host(self._cell()))
         cell = host.cells[0]
         self.assertEqual(model.HostCell(
             id=0, cpuset=frozenset({0, 1}), pcpuset=frozenset({2, 3}),
@@ -44,20 +45,20 @@ class HostFromNovaTestCase(testtools.TestCase):
         self.assertTrue(host.has_threads)
 
     def test_host_from_nova_none(self):
-        self.assertIsNone(model.host_from_nova(None))
+        self.assertIsNone(from_nova.host_from_nova(None))
 
     def test_host_from_nova_field_not_set(self):
         cell = self._cell()
         cell.obj_reset_changes()
         delattr(cell, 'siblings')
         exc = self.assertRaises(model.MalformedHostTopology,
-                                model.host_from_nova, no.host(cell))
+                                from_nova.host_from_nova, no.host(cell))
         self.assertEqual('host cell 0: field siblings is not set', str(exc))
 
     def test_host_from_nova_overlapping_siblings(self):
         cell = self._cell()
         cell.siblings = [{0, 1}, {1, 2}]
-        host = model.host_from_nova(no.host(cell))
+        host = from_nova.host_from_nova(no.host(cell))
         exc = self.assertRaises(model.MalformedHostTopology,
                                 getattr, host.cells[0], 'free_cores')
         self.assertEqual('host cell 0: sibling sets overlap', str(exc))
@@ -65,24 +66,24 @@ class HostFromNovaTestCase(testtools.TestCase):
     def test_host_from_nova_duplicate_page_size(self):
         cell = self._cell(mempages=[no.pages(4, 10), no.pages(4, 20)])
         exc = self.assertRaises(model.MalformedHostTopology,
-                                model.host_from_nova, no.host(cell))
+                                from_nova.host_from_nova, no.host(cell))
         self.assertEqual('host cell 0: two page pools of 4 KiB', str(exc))
 
     def test_host_from_nova_negative_memory(self):
         cell = self._cell(memory=-1)
         exc = self.assertRaises(model.MalformedHostTopology,
-                                model.host_from_nova, no.host(cell))
+                                from_nova.host_from_nova, no.host(cell))
         self.assertEqual('host cell 0: memory=-1 must be >= 0', str(exc))
 
     def test_host_from_nova_cells_not_set(self):
         exc = self.assertRaises(model.MalformedHostTopology,
-                                model.host_from_nova,
+                                from_nova.host_from_nova,
                                 no.objects.NUMATopology())
         self.assertIn('host NUMA topology:', str(exc))
 
     def test_host_from_nova_duplicate_cell_ids(self):
         exc = self.assertRaises(model.MalformedHostTopology,
-                                model.host_from_nova,
+                                from_nova.host_from_nova,
                                 no.host(self._cell(), self._cell()))
         self.assertEqual('host NUMA topology: duplicate cell ids [0, 0]',
                          str(exc))
@@ -91,7 +92,7 @@ class HostFromNovaTestCase(testtools.TestCase):
 class RequestFromNovaTestCase(testtools.TestCase):
 
     def test_request_from_nova_mixed_asymmetric(self):
-        req = model.request_from_nova(no.constraints(6, 4096, {
+        req = from_nova.request_from_nova(no.constraints(6, 4096, {
             'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': '0-2',
             'hw:numa_nodes': '2', 'hw:numa_cpus.0': '0',
             'hw:numa_mem.0': '1024', 'hw:numa_cpus.1': '1-5',
@@ -105,7 +106,7 @@ class RequestFromNovaTestCase(testtools.TestCase):
         self.assertEqual(0, req.reserved_for(1))
 
     def test_request_from_nova_network_metadata(self):
-        req = model.request_from_nova(
+        req = from_nova.request_from_nova(
             no.constraints(2, 2048, {'hw:numa_nodes': '1'}),
             no.objects.NetworkMetadata(physnets={'a'}, tunneled=True))
         self.assertEqual((frozenset({'a'}), True, None),
@@ -115,13 +116,13 @@ class RequestFromNovaTestCase(testtools.TestCase):
         topology = no.constraints(2, 2048, {'hw:numa_nodes': '1'})
         topology.cells[0].pagesize = -7
         exc = self.assertRaises(model.MalformedRequest,
-                                model.request_from_nova, topology)
+                                from_nova.request_from_nova, topology)
         self.assertEqual('guest cell 0: pagesize=-7 must be >= -3', str(exc))
 
     def test_request_from_nova_none(self):
-        self.assertIsNone(model.request_from_nova(None))
+        self.assertIsNone(from_nova.request_from_nova(None))
 
     def test_limits_from_nova(self):
         self.assertEqual(model.Limits(4.0, 1.5),
-                         model.limits_from_nova(no.limits(4.0, 1.5)))
-        self.assertIsNone(model.limits_from_nova(None))
+                         from_nova.limits_from_nova(no.limits(4.0, 1.5)))
+        self.assertIsNone(from_nova.limits_from_nova(None))

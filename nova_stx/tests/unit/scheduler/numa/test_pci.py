@@ -15,6 +15,7 @@ from nova import objects
 from nova.pci import stats
 from nova.virt import hardware
 
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
 from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci
@@ -45,8 +46,8 @@ class PciCheckTestCase(testtools.TestCase):
         upstream = hardware.numa_fit_instance_to_host(
             self.host, self.request.obj_clone(), None, limits=no.limits(),
             pci_requests=requests, pci_stats=pci_stats)
-        ours = fit.fit_host(model.host_from_nova(self.host),
-                            model.request_from_nova(self.request), None,
+        ours = fit.fit_host(from_nova.host_from_nova(self.host),
+                            from_nova.request_from_nova(self.request), None,
                             pci.pci_check(pci_stats, requests, None))
         return upstream, ours
 
