@@ -46,7 +46,7 @@ def describe(plan, outcome):
     """Return the report lines of one lab migration.
 
     :param plan: the ``MigrationPlan`` the migration ran under.
-    :param outcome: its :class:`~nova_stx.lab.migration.Outcome`.
+    :param outcome: its :class:`~nova_stx.lab.outcome.Outcome`.
     :returns: a list of lines.
     """
     sources = plan.sources
@@ -98,6 +98,7 @@ def run_real_migration(out=None):
     from nova_stx import keys
     from nova_stx.lab import guest
     from nova_stx.lab import migration
+    from nova_stx.lab import outcome as lab_outcome
     from nova_stx.lab import two_hosts
     from nova_stx.virt.libvirt import migration_policy
 
@@ -132,7 +133,7 @@ def run_real_migration(out=None):
         outcome = migration.Run(lab, GUEST_NAME, plan, BANDWIDTH_MIB).run()
         for line in describe(plan, outcome):
             out.write(line + '\n')
-        return outcome.migrated and outcome.where == migration.DESTINATION
+        return outcome.migrated and outcome.where == lab_outcome.DESTINATION
     except Exception as exc:
         out.write(f'  failed: {exc}\n')
         return False

@@ -26,7 +26,7 @@ import subprocess
 import time
 from xml.sax import saxutils
 
-from nova_stx.lab import two_hosts
+from nova_stx.lab import host as lab_host
 
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           'guest_kernel')
@@ -52,13 +52,13 @@ def build_kernel(work_dir):
 
     :param work_dir: a directory both lab hosts can read.
     :returns: the kernel's path.
-    :raises two_hosts.LabError: with gcc's messages when it fails.
+    :raises lab_host.LabError: with gcc's messages when it fails.
     """
     kernel = os.path.join(work_dir, KERNEL_NAME)
     cmd = ['gcc', *GCC_FLAGS, '-T', LINKER_SCRIPT, '-o', kernel, SOURCE]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
-        raise two_hosts.LabError(
+        raise lab_host.LabError(
             f'building the lab guest kernel failed: {result.stderr.strip()}'
             ' (a 32-bit capable gcc and binutils are needed)')
     return kernel
@@ -129,7 +129,7 @@ def start(host, kernel, name, fill_mib, dirty_mib, timeout=30):
     """Define and start a lab guest on ``host``; wait until it is loaded.
 
     :returns: ``(connection, domain)``; the caller closes the connection.
-    :raises two_hosts.LabError: when the guest does not report ready.
+    :raises lab_host.LabError: when the guest does not report ready.
     """
     log = serial_log(host, name)
     if os.path.exists(log):
@@ -144,14 +144,14 @@ def start(host, kernel, name, fill_mib, dirty_mib, timeout=30):
 def wait_for(log, text, timeout):
     """Wait until ``text`` appears in the serial ``log``.
 
-    :raises two_hosts.LabError: when it does not within ``timeout`` s.
+    :raises lab_host.LabError: when it does not within ``timeout`` s.
     """
     deadline = time.monotonic() + timeout
     while text not in read_log(log):
         if time.monotonic() >= deadline:
-            raise two_hosts.LabError(f"guest log {log} has no '{text}' after "
-                                     f'{timeout} s: '
-                                     f'{read_log(log)[-300:]!r}')
+            raise lab_host.LabError(
+                f"guest log {log} has no '{text}' after {timeout} s: "
+                f'{read_log(log)[-300:]!r}')
         time.sleep(0.05)
 
 
@@ -175,12 +175,12 @@ def wait_for_beat(log, after, timeout):
     The number continues across a migration (it lives in guest memory),
     so a higher one in the destination's log proves the guest runs there.
 
-    :raises two_hosts.LabError: when none comes within ``timeout`` s.
+    :raises lab_host.LabError: when none comes within ``timeout`` s.
     """
     deadline = time.monotonic() + timeout
     while last_beat(log) <= after:
         if time.monotonic() >= deadline:
-            raise two_hosts.LabError(
+            raise lab_host.LabError(
                 f'guest log {log} has no heartbeat after number {after} '
                 f'within {timeout} s')
         time.sleep(0.1)

@@ -23,19 +23,19 @@ the migration is in flight is bounded by :func:`watchdog.call`.
 
 When monitoring fails (the connection drops, a call hangs), the loop does
 what Nova does: it aborts the job over a fresh connection so the guest
-stays on the source, and reports the outcome. :class:`Outcome` says where
-the guest ended, from libvirt itself.
+stays on the source, and reports the outcome. The
+:class:`~nova_stx.lab.outcome.Outcome` says where the guest ended, from
+libvirt itself.
 """
 
-import dataclasses
 import threading
 import time
-import typing as ty
 
 from nova.virt.libvirt import guest as libvirt_guest
 from oslo_log import log as logging
 
 from nova_stx.lab import guest as lab_guest
+from nova_stx.lab import outcome as lab_outcome
 from nova_stx.lab import watchdog
 from nova_stx.virt.libvirt import supervised_guest
 
@@ -46,83 +46,19 @@ CALL_TIMEOUT = 10
 #: How long the migration call may take to return once the job ended.
 JOIN_TIMEOUT = 60
 
-SOURCE = 'source'
-DESTINATION = 'destination'
-LOST = 'lost'
-BOTH = 'both'
-UNREACHABLE = 'unreachable'
-ABSENT = 'absent'
-STATE_NAMES = {0: 'no state', 1: 'running', 2: 'blocked', 3: 'paused',
-               4: 'shutting down', 5: 'shut off', 6: 'crashed',
-               7: 'suspended'}
-LIVE_STATES = ('running', 'blocked', 'paused')
-
-
-def where(source_state, dest_state):
-    """Return where a migrated guest lives, from each host's view of it.
-
-    :param source_state: the guest's state on the source (a value of
-        :data:`STATE_NAMES`, :data:`ABSENT` or :data:`UNREACHABLE`).
-    :param dest_state: the same on the destination.
-    :returns: :data:`SOURCE`, :data:`DESTINATION`, :data:`BOTH` (split
-        brain) or :data:`LOST` (running nowhere); a host that cannot be
-        reached counts as not running the guest.
-    """
-    on_source = source_state in LIVE_STATES
-    on_dest = dest_state in LIVE_STATES
-    if on_source and on_dest:
-        return BOTH
-    if on_source:
-        return SOURCE
-    if on_dest:
-        return DESTINATION
-    return LOST
-
-
-@dataclasses.dataclass
-class Outcome:
-    """What one supervised migration did, as libvirt reported it."""
-
-    #: Whether the migration call returned without error.
-    migrated: bool = False
-    error: ty.Optional[str] = None
-    error_code: ty.Optional[int] = None
-    #: Why monitoring stopped early, if it did.
-    monitor_error: ty.Optional[str] = None
-    source_state: str = UNREACHABLE
-    dest_state: str = UNREACHABLE
-    #: Wall-clock seconds from the migration call to its return.
-    wall_s: float = 0.0
-    polls: int = 0
-    #: ``[(policy elapsed s, ms)]`` the proxy set.
-    downtimes_set: list = dataclasses.field(default_factory=list)
-    #: ``[(policy elapsed s, ms)]`` read back with migrateGetMaxDowntime.
-    downtimes_read: list = dataclasses.field(default_factory=list)
-    #: Read-back failures (``None`` from migrateGetMaxDowntime included).
-    read_errors: list = dataclasses.field(default_factory=list)
-    #: MiB/s read back with migrateGetMaxSpeed during the job.
-    bandwidth_read: ty.Optional[int] = None
-    timeout_action: ty.Optional[str] = None
-    #: The destination's statistics of the completed job, if any.
-    job_stats: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def where(self):
-        return where(self.source_state, self.dest_state)
-
 
 def _state(host, name):
     libvirt = libvirt_guest.libvirt
     try:
         conn = host.open(timeout=CALL_TIMEOUT)
     except Exception:
-        return UNREACHABLE, {}
+        return lab_outcome.UNREACHABLE, {}
     try:
         try:
             dom = watchdog.call(conn.lookupByName, name,
                                 timeout=CALL_TIMEOUT)
         except libvirt.libvirtError:
-            return ABSENT, {}
+            return lab_outcome.ABSENT, {}
         state = watchdog.call(dom.state, timeout=CALL_TIMEOUT)[0]
         try:
             stats = watchdog.call(
@@ -130,9 +66,9 @@ def _state(host, name):
                 timeout=CALL_TIMEOUT)
         except libvirt.libvirtError:
             stats = {}
-        return STATE_NAMES.get(state, str(state)), stats
+        return lab_outcome.STATE_NAMES.get(state, str(state)), stats
     except (libvirt.libvirtError, watchdog.Hung):
-        return UNREACHABLE, {}
+        return lab_outcome.UNREACHABLE, {}
     finally:
         try:
             conn.close()
@@ -179,7 +115,7 @@ class Run:
         self.clock = clock
         self.events = events
         self.on_poll = on_poll
-        self.outcome = Outcome()
+        self.outcome = lab_outcome.Outcome()
         self.uuid = None
         self.monitor_conn = None
         self._result = {}
@@ -216,7 +152,7 @@ class Run:
     def run(self):
         """Migrate, supervise, and report where the guest ended.
 
-        :returns: the :class:`Outcome`.
+        :returns: the :class:`~nova_stx.lab.outcome.Outcome`.
         """
         libvirt = libvirt_guest.libvirt
         migration_conn = self.lab.a.open()
@@ -330,7 +266,7 @@ class Run:
         out.timeout_action = proxy.timeout_action_taken
         out.source_state, _ = _state(self.lab.a, self.name)
         out.dest_state, out.job_stats = _state(self.lab.b, self.name)
-        if out.where == DESTINATION:
+        if out.where == lab_outcome.DESTINATION:
             proxy.completed()
             return
         if out.error_code == libvirt.VIR_ERR_OPERATION_ABORTED:

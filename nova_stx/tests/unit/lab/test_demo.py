@@ -16,7 +16,7 @@ from unittest import mock
 from oslotest import base
 
 from nova_stx.lab import demo
-from nova_stx.lab import migration
+from nova_stx.lab import outcome as lab_outcome
 from nova_stx.virt.libvirt import migration_policy
 
 
@@ -30,8 +30,8 @@ class DescribeTest(base.BaseTestCase):
             sources={'max_downtime_ms': 'instance', 'timeout_s': 'flavor'})
 
     def test_describe_collapses_equal_read_backs(self):
-        outcome = migration.Outcome(
-            migrated=True, source_state=migration.ABSENT,
+        outcome = lab_outcome.Outcome(
+            migrated=True, source_state=lab_outcome.ABSENT,
             dest_state='running', wall_s=5.5, bandwidth_read=10,
             downtimes_read=[(0.0, 80), (0.5, 800), (1.0, 800)],
             job_stats={'downtime': 28, 'memory_processed': 46 * demo.MIB,
@@ -47,9 +47,9 @@ class DescribeTest(base.BaseTestCase):
                       'copied in 3 iterations, 4.3 s', lines)
 
     def test_describe_failed_read_back_and_abort(self):
-        outcome = migration.Outcome(
+        outcome = lab_outcome.Outcome(
             error='operation aborted', source_state='running',
-            dest_state=migration.ABSENT, read_errors=['returned None'])
+            dest_state=lab_outcome.ABSENT, read_errors=['returned None'])
         lines = demo.describe(self.plan, outcome)
         self.assertIn('  max downtime read back during the job: none', lines)
         self.assertIn('  read-back error: returned None', lines)

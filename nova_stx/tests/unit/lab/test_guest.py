@@ -16,7 +16,7 @@ import tempfile
 from oslotest import base
 
 from nova_stx.lab import guest
-from nova_stx.lab import two_hosts
+from nova_stx.lab import host as lab_host
 
 
 class DomainXmlTest(base.BaseTestCase):
@@ -74,5 +74,5 @@ class HeartbeatTest(base.BaseTestCase):
 
     def test_wait_for_beat_no_progress_raises(self):
         self._write('memload: beat 7\n')
-        self.assertRaises(two_hosts.LabError, guest.wait_for_beat,
+        self.assertRaises(lab_host.LabError, guest.wait_for_beat,
                           self.log, 7, timeout=0)

@@ -19,20 +19,6 @@ from oslotest import base
 from nova_stx.lab import two_hosts
 
 
-class ParseClientIdsTest(base.BaseTestCase):
-
-    def test_parse_client_ids_rows_only(self):
-        table = (' Id   Transport   Connected since\n'
-                 '--------------------------------------------\n'
-                 ' 2    unix        2026-11-24 05:50:20+0000\n'
-                 ' 13   unix        2026-11-24 05:50:21+0000\n\n')
-        self.assertEqual([2, 13], two_hosts.parse_client_ids(table))
-
-    def test_parse_client_ids_none(self):
-        self.assertEqual([], two_hosts.parse_client_ids(
-            ' Id   Transport   Connected since\n-----\n'))
-
-
 class SweepStaleLabsTest(base.BaseTestCase):
 
     def setUp(self):

@@ -47,8 +47,10 @@ import testtools
 from nova_stx import keys
 from nova_stx.lab import guest
 from nova_stx.lab import migration
+from nova_stx.lab import outcome as lab_outcome
 from nova_stx.lab import preflight
 from nova_stx.lab import two_hosts
+from nova_stx.tests.unit.virt.libvirt import test_supervised_guest
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy
 
@@ -74,21 +76,10 @@ def accelerated_clock(factor):
     return lambda: origin + (time.monotonic() - origin) * factor
 
 
-class RecordingNotifier:
-    """Collects the notifications a ``MigrationEvents`` sends."""
-
-    def __init__(self):
-        self.sent = []
-
-    def info(self, context, event_type, payload):
-        self.sent.append(('INFO', event_type, payload))
-
-    def warn(self, context, event_type, payload):
-        self.sent.append(('WARN', event_type, payload))
-
-    def of_type(self, event_type):
-        return [payload for _, kind, payload in self.sent
-                if kind == event_type]
+def sent(notifier, event_type):
+    """Return the payloads of the ``event_type`` notifications sent."""
+    return [payload for _, kind, payload in notifier.sent
+            if kind == event_type]
 
 
 class RealLibvirtTestCase(testtools.TestCase):
@@ -126,7 +117,7 @@ class RealLibvirtTestCase(testtools.TestCase):
         super().setUp()
         self.log = self.useFixture(fixtures.FakeLogger(
             level='INFO', format='%(levelname)s %(name)s %(message)s'))
-        self.notifier = RecordingNotifier()
+        self.notifier = test_supervised_guest.RecordingNotifier()
         # NOTE(nova-stx): runs even when the test fails: a peer-to-peer
         # job outlives its client, so no guest or job may leak into the
         # next test.
@@ -176,16 +167,15 @@ class RealLibvirtTestCase(testtools.TestCase):
         guest.wait_for_beat(log, guest.last_beat(log), BEAT_WAIT_S)
 
     def assert_on_source(self, outcome, name):
-        self.assertEqual(migration.SOURCE, outcome.where, outcome)
+        self.assertEqual(lab_outcome.SOURCE, outcome.where, outcome)
         self.assertEqual('running', outcome.source_state)
         self.assert_guest_alive(self.lab.a, name)
 
     def assert_abort_reported(self, outcome):
-        aborts = self.notifier.of_type(migration_events.ABORT)
+        aborts = sent(self.notifier, migration_events.ABORT)
         self.assertEqual(1, len(aborts), self.notifier.sent)
         self.assertIn('Live-Migrate cancelled', self.log.output)
-        self.assertEqual([], self.notifier.of_type(
-            migration_events.COMPLETE))
+        self.assertEqual([], sent(self.notifier, migration_events.COMPLETE))
         return aborts[0]
 
 
@@ -209,7 +199,7 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
         self.assert_read_back_matches_plan(outcome, plan)
         self.assertIn(800, [ms for _, ms in outcome.downtimes_read])
         self.assertTrue(outcome.migrated, outcome.error)
-        self.assertEqual(migration.DESTINATION, outcome.where)
+        self.assertEqual(lab_outcome.DESTINATION, outcome.where)
         self.assertLessEqual(outcome.job_stats['downtime'], 800)
 
     def test_fast_migration_completes_untouched(self):
@@ -221,7 +211,7 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
         outcome = self.migrate(name, plan, bandwidth_mib=BANDWIDTH_MIB)
 
         self.assertTrue(outcome.migrated, outcome.error)
-        self.assertEqual(migration.DESTINATION, outcome.where)
+        self.assertEqual(lab_outcome.DESTINATION, outcome.where)
         self.assertEqual('absent', outcome.source_state)
         self.assertIsNone(outcome.timeout_action)
         self.assert_read_back_matches_plan(outcome, plan)
@@ -230,9 +220,9 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
                          {ms for _, ms in outcome.downtimes_set})
         self.assertLessEqual(outcome.job_stats['downtime'],
                              plan.steps[0][1])
-        self.assertEqual(1, len(self.notifier.of_type(
-            migration_events.COMPLETE)))
-        self.assertEqual([], self.notifier.of_type(migration_events.ABORT))
+        self.assertEqual(
+            1, len(sent(self.notifier, migration_events.COMPLETE)))
+        self.assertEqual([], sent(self.notifier, migration_events.ABORT))
 
     def test_timeout_aborts_and_guest_stays_on_source(self):
         name = self.start_guest(RUNAWAY_DIRTY_MIB)
@@ -274,10 +264,10 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
 
         self.assertEqual('post_copy', outcome.timeout_action)
         self.assertTrue(outcome.migrated, outcome.error)
-        self.assertEqual(migration.DESTINATION, outcome.where)
+        self.assertEqual(lab_outcome.DESTINATION, outcome.where)
         self.assertEqual('absent', outcome.source_state)
         self.assert_guest_alive(self.lab.b, name)
-        timeouts = self.notifier.of_type(migration_events.TIMEOUT)
+        timeouts = sent(self.notifier, migration_events.TIMEOUT)
         self.assertEqual(['post_copy'], [t['action'] for t in timeouts])
 
 
@@ -311,7 +301,7 @@ class RealMigrationFaultTest(RealLibvirtTestCase):
             lambda run: self.lab.b.kill(signal.SIGKILL))
 
         self.assertIsNotNone(outcome.error)
-        self.assertEqual(migration.UNREACHABLE, outcome.dest_state)
+        self.assertEqual(lab_outcome.UNREACHABLE, outcome.dest_state)
         self.assert_on_source(outcome, name)
         self.assert_abort_reported(outcome)
         # Nothing half-arrived: the restarted destination has no guest.

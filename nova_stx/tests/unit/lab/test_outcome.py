@@ -12,32 +12,32 @@
 
 from oslotest import base
 
-from nova_stx.lab import migration
+from nova_stx.lab import outcome
 
 
 class WhereTest(base.BaseTestCase):
 
     def test_where_running_on_destination_only(self):
-        self.assertEqual(migration.DESTINATION,
-                         migration.where(migration.ABSENT, 'running'))
+        self.assertEqual(outcome.DESTINATION,
+                         outcome.where(outcome.ABSENT, 'running'))
 
     def test_where_paused_on_source_counts_as_source(self):
-        self.assertEqual(migration.SOURCE,
-                         migration.where('paused', migration.ABSENT))
+        self.assertEqual(outcome.SOURCE,
+                         outcome.where('paused', outcome.ABSENT))
 
     def test_where_unreachable_destination_not_running(self):
-        self.assertEqual(migration.SOURCE,
-                         migration.where('running', migration.UNREACHABLE))
+        self.assertEqual(outcome.SOURCE,
+                         outcome.where('running', outcome.UNREACHABLE))
 
     def test_where_both_running_is_split(self):
-        self.assertEqual(migration.BOTH,
-                         migration.where('running', 'running'))
+        self.assertEqual(outcome.BOTH,
+                         outcome.where('running', 'running'))
 
     def test_where_shut_off_everywhere_is_lost(self):
-        self.assertEqual(migration.LOST,
-                         migration.where('shut off', migration.ABSENT))
+        self.assertEqual(outcome.LOST,
+                         outcome.where('shut off', outcome.ABSENT))
 
     def test_outcome_where_follows_states(self):
-        outcome = migration.Outcome(source_state='running',
-                                    dest_state=migration.ABSENT)
-        self.assertEqual(migration.SOURCE, outcome.where)
+        result = outcome.Outcome(source_state='running',
+                                 dest_state=outcome.ABSENT)
+        self.assertEqual(outcome.SOURCE, result.where)
