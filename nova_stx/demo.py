@@ -22,6 +22,7 @@ import sys
 from nova_stx.cmd import migration_plan
 from nova_stx.cmd import validate
 from nova_stx import keys
+from nova_stx.lab import demo as lab_demo
 from nova_stx import metadefs
 from nova_stx.scheduler import explain
 from nova_stx.virt.libvirt import downtime_ramp
@@ -109,8 +110,14 @@ def show_scheduling(out):
     explain.demo(out=out)
 
 
+def show_real_migration(out):
+    heading(out, 'A real QEMU live migration between two local libvirt '
+                 'daemons')
+    lab_demo.run_real_migration(out=out)
+
+
 SECTIONS = (show_validation, show_metadefs, show_scheduling,
-            show_migration_plans)
+            show_migration_plans, show_real_migration)
 
 
 def main(out=sys.stdout):
