@@ -35,6 +35,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 
 import fixtures
@@ -80,6 +81,7 @@ class TwoHostLab(fixtures.Fixture):
         self.mode = None
         self.hosts = ()
         self._namespaces = []
+        self._start_errors = []
 
     @property
     def a(self):
@@ -126,11 +128,24 @@ class TwoHostLab(fixtures.Fixture):
                            for spec, ns in zip(specs, namespaces))
         for host in self.hosts:
             host.write_config()
-            # NOTE(nova-stx): both daemons probe QEMU at start-up; letting
-            # them do it side by side saves several seconds.
             host.launch()
-        for host in self.hosts:
+        # NOTE(nova-stx): each daemon probes QEMU's capabilities on its
+        # first use, for seconds under TCG; both do it at the same time.
+        waiters = [threading.Thread(target=self._wait_ready, args=(host,))
+                   for host in self.hosts]
+        for waiter in waiters:
+            waiter.start()
+        for waiter in waiters:
+            waiter.join()
+        failures = [str(exc) for exc in self._start_errors]
+        if failures:
+            raise lab_host.LabError('; '.join(failures))
+
+    def _wait_ready(self, host):
+        try:
             host.wait_ready()
+        except Exception as exc:
+            self._start_errors.append(exc)
 
     def _network(self, uuids):
         if self.requested_mode == daemon_config.LOOPBACK:
