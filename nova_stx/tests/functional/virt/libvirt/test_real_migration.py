@@ -36,6 +36,7 @@ fail with the reason when root but a prerequisite is missing.
 """
 
 import itertools
+import os
 import signal
 import time
 import unittest
@@ -68,6 +69,9 @@ FAULT_AFTER_S = 2.0
 #: Seconds to wait for a guest's heartbeat.
 BEAT_WAIT_S = 15
 GIB = 2.0
+#: Environment variable choosing the lab's network: netns, loopback or
+#: auto (the default: netns when possible).
+MODE_VARIABLE = 'NOVA_STX_LAB_MODE'
 
 
 def accelerated_clock(factor):
@@ -96,7 +100,8 @@ class RealLibvirtTestCase(testtools.TestCase):
             raise unittest.SkipTest(preflight.NOT_ROOT)
         # NOTE(nova-stx): root but a missing prerequisite is a broken CI
         # machine, not a reason to skip: TwoHostLab raises with the why.
-        lab = two_hosts.TwoHostLab()
+        lab = two_hosts.TwoHostLab(mode=os.environ.get(MODE_VARIABLE,
+                                                       'auto'))
         lab.setUp()
         cls.lab = lab
         try:
