@@ -47,11 +47,24 @@ CALL_TIMEOUT = 10
 JOIN_TIMEOUT = 60
 
 
+def _close(conn):
+    libvirt = libvirt_guest.libvirt
+    try:
+        watchdog.call(conn.close, timeout=CALL_TIMEOUT)
+    except (libvirt.libvirtError, watchdog.Hung):
+        pass
+
+
 def _state(host, name):
+    """Return the guest's state on ``host`` and its completed-job stats.
+
+    :returns: ``(state, stats)``: a value of ``outcome.STATE_NAMES``,
+        ``outcome.ABSENT`` or ``outcome.UNREACHABLE``, and a dict.
+    """
     libvirt = libvirt_guest.libvirt
     try:
         conn = host.open(timeout=CALL_TIMEOUT)
-    except Exception:
+    except (libvirt.libvirtError, watchdog.Hung):
         return lab_outcome.UNREACHABLE, {}
     try:
         try:
@@ -70,10 +83,7 @@ def _state(host, name):
     except (libvirt.libvirtError, watchdog.Hung):
         return lab_outcome.UNREACHABLE, {}
     finally:
-        try:
-            conn.close()
-        except libvirt.libvirtError:
-            pass
+        _close(conn)
 
 
 def abort_over_fresh_connection(host, uuid):
@@ -81,14 +91,19 @@ def abort_over_fresh_connection(host, uuid):
 
     :returns: None on success, else why it failed (e.g. no job left).
     """
+    libvirt = libvirt_guest.libvirt
     try:
         conn = host.open(timeout=CALL_TIMEOUT)
+    except (libvirt.libvirtError, watchdog.Hung) as exc:
+        return str(exc)
+    try:
         dom = watchdog.call(conn.lookupByUUIDString, uuid,
                             timeout=CALL_TIMEOUT)
         watchdog.call(dom.abortJob, timeout=CALL_TIMEOUT)
-        conn.close()
-    except Exception as exc:
+    except (libvirt.libvirtError, watchdog.Hung) as exc:
         return str(exc)
+    finally:
+        _close(conn)
     return None
 
 
@@ -97,8 +112,8 @@ class Run:
 
     :param lab: a set-up :class:`~nova_stx.lab.two_hosts.TwoHostLab`.
     :param name: the guest, running on host A.
-    :param plan: a :class:`~nova_stx.virt.libvirt.migration_policy.
-        MigrationPlan`.
+    :param plan: a ``MigrationPlan`` from
+        :func:`nova_stx.virt.libvirt.migration_policy.plan`.
     :param bandwidth_mib: the migration's bandwidth cap, MiB/s.
     :param clock: the proxy's clock (seconds); the real one by default.
     :param events: a ``MigrationEvents`` for the proxy, or None.
@@ -189,10 +204,7 @@ class Run:
             worker.join(JOIN_TIMEOUT)
         self._finish(proxy)
         for conn in (self.monitor_conn, migration_conn):
-            try:
-                watchdog.call(conn.close, timeout=CALL_TIMEOUT)
-            except (libvirt.libvirtError, watchdog.Hung):
-                pass
+            _close(conn)
         return self.outcome
 
     def _monitor(self, proxy, watched, worker, started):

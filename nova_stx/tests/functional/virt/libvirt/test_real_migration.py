@@ -18,9 +18,9 @@ amount of memory (:mod:`nova_stx.lab.guest`); each migration is
 throttled with ``migrateSetMaxSpeed`` and runs peer-to-peer through
 Nova's own ``Guest.migrate``. The plan comes from
 :func:`nova_stx.virt.libvirt.migration_policy.plan` with the keys a user
-sets, and a :class:`~nova_stx.virt.libvirt.supervised_guest.
-SupervisedGuest` drives the job from a loop that polls it every 0.5 s on
-its own connection, like Nova's monitor (:mod:`nova_stx.lab.migration`).
+sets, and nova-stx's ``SupervisedGuest`` proxy drives the job from a loop
+that polls it every 0.5 s on its own connection, like Nova's monitor
+(:mod:`nova_stx.lab.migration`).
 Every check reads libvirt itself: ``migrateGetMaxDowntime`` during the
 job, the migration call's error, each host's view of the guest, the
 destination's completed-job statistics and the guest's serial output.
