@@ -15,14 +15,14 @@
 import importlib.metadata
 
 from stevedore import extension
-import testtools
+from oslotest import base
 
 
 def _declared():
     return importlib.metadata.distribution('nova-stx').entry_points
 
 
-class EntryPointsTest(testtools.TestCase):
+class EntryPointsTest(base.BaseTestCase):
 
     def test_expected_groups_declared(self):
         groups = {ep.group for ep in _declared()}

@@ -11,8 +11,8 @@
 # under the License.
 
 """The key registry: parsing, rules, precedence."""
+from oslotest import base
 
-import testtools
 
 from nova_stx import keys
 
@@ -21,7 +21,7 @@ IMAGE = keys.Source.IMAGE
 INSTANCE = keys.Source.INSTANCE
 
 
-class ParseTest(testtools.TestCase):
+class ParseTest(base.BaseTestCase):
 
     def test_timeout_accepts_starlingx_values(self):
         for value in ('0', '120', '150', '800'):
@@ -73,7 +73,7 @@ class ParseTest(testtools.TestCase):
         self.assertRaises(keys.InvalidValue, keys.CPU_MODEL.parse, 'haswell')
 
 
-class ResolveTest(testtools.TestCase):
+class ResolveTest(base.BaseTestCase):
     """StarlingX's driver precedence vectors (semantics.md section 1)."""
 
     def _timeout(self, flavor=None, image=None, instance=None):
@@ -148,7 +148,7 @@ class ResolveTest(testtools.TestCase):
                          (result.value, result.source))
 
 
-class RegistryTest(testtools.TestCase):
+class RegistryTest(base.BaseTestCase):
 
     def test_ids_and_names_unique(self):
         self.assertEqual(len(keys.KEYS), len({k.id for k in keys.KEYS}))

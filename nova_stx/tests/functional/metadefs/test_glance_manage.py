@@ -20,11 +20,12 @@ import sys
 
 import fixtures
 import testtools
+from oslotest import base
 
 from nova_stx import metadefs
 
 
-class GlanceManageLoadTest(testtools.TestCase):
+class GlanceManageLoadTest(base.BaseTestCase):
     """``db sync`` + ``db load_metadefs`` into a temporary sqlite file."""
 
     def setUp(self):

@@ -16,7 +16,7 @@ import io
 import os
 
 import fixtures
-import testtools
+from oslotest import base
 
 from nova_stx.cmd import cli
 from nova_stx.cmd import keys_cmd
@@ -26,7 +26,7 @@ DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                    'doc', 'source', 'admin', 'keys.rst')
 
 
-class CliTestCase(testtools.TestCase):
+class CliTestCase(base.BaseTestCase):
 
     def run_cli(self, *argv):
         out = self.useFixture(fixtures.StringStream('stdout')).stream

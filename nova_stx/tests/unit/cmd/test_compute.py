@@ -16,7 +16,8 @@ import subprocess
 import sys
 import textwrap
 
-import testtools
+from oslotest import base
+
 
 # NOTE(nova-stx): a fresh interpreter, because Nova's compute command
 # switches the process to native threading, which a test runner that has
@@ -37,7 +38,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-class ComputeCommandTest(testtools.TestCase):
+class ComputeCommandTest(base.BaseTestCase):
 
     def test_main_registers_alias_then_runs_nova_compute(self):
         result = subprocess.run(

@@ -16,12 +16,12 @@ import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_config import generator
-import testtools
+from oslotest import base
 
 from nova_stx import conf
 
 
-class OptsTest(testtools.TestCase):
+class OptsTest(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()

@@ -16,7 +16,7 @@ import glob
 import os
 
 import fixtures
-import testtools
+from oslotest import base
 
 from nova_stx import keys
 from nova_stx import metadefs
@@ -25,7 +25,7 @@ from nova_stx.tests.unit.metadefs import glance_checks
 BROKEN_DIR = os.path.join(os.path.dirname(__file__), 'broken')
 
 
-class ShippedMetadefsTest(testtools.TestCase):
+class ShippedMetadefsTest(base.BaseTestCase):
 
     def test_shipped_files_equal_generated(self):
         generated = metadefs.build()
@@ -96,7 +96,7 @@ class ShippedMetadefsTest(testtools.TestCase):
         self.assertEqual(len(docs), len({d['namespace'] for d in docs}))
 
 
-class BrokenMetadefsTest(testtools.TestCase):
+class BrokenMetadefsTest(base.BaseTestCase):
     """The checks catch every kind of broken file we know of."""
 
     def test_every_broken_fixture_is_caught(self):
@@ -115,7 +115,7 @@ class BrokenMetadefsTest(testtools.TestCase):
                           (keys.LIVE_MIGRATION_TIMEOUT, odd))
 
 
-class WriteTest(testtools.TestCase):
+class WriteTest(base.BaseTestCase):
 
     def test_write_round_trips(self):
         target = self.useFixture(fixtures.TempDir()).path

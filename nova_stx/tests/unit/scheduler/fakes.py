@@ -16,7 +16,7 @@ import json
 import logging
 
 import fixtures
-import testtools
+from oslotest import base
 
 from nova_stx.scheduler import explain
 from nova_stx.scheduler import fleet
@@ -53,7 +53,7 @@ def cpu_info(model='Haswell', vendor='Intel', features=('vmx',)):
                        'features': list(features)})
 
 
-class TestCase(testtools.TestCase):
+class TestCase(base.BaseTestCase):
     """Captures logs (``self.log``) at DEBUG."""
 
     def setUp(self):

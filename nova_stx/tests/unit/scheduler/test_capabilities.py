@@ -9,8 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+from oslotest import base
 
-import testtools
 
 from nova_stx.scheduler import capabilities
 from nova_stx.scheduler import fleet
@@ -43,7 +43,7 @@ CAPS = """<capabilities><host>
 </host></capabilities>"""
 
 
-class CapabilitiesTestCase(testtools.TestCase):
+class CapabilitiesTestCase(base.BaseTestCase):
 
     def test_host_from_capabilities(self):
         host = capabilities.host_from_capabilities(CAPS, 'h1', dedicated='0-3')

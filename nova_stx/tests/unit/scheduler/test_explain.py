@@ -12,13 +12,14 @@
 
 import io
 
-import testtools
+from oslotest import base
+
 
 from nova_stx.scheduler import explain
 from nova_stx.scheduler import fleet
 
 
-class ExplainTestCase(testtools.TestCase):
+class ExplainTestCase(base.BaseTestCase):
 
     def _states(self):
         return [fleet.host_state(h) for h in fleet.sample()]

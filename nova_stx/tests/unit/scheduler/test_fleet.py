@@ -12,18 +12,18 @@
 
 import json
 
-import testtools
+from oslotest import base
 
 from nova_stx.scheduler import fleet
 
 
 def _host(**cell):
-    base = {'pcpus': '0-3', 'memory_mb': 4096}
-    base.update(cell)
-    return {'name': 'h', 'cells': [base]}
+    props = {'pcpus': '0-3', 'memory_mb': 4096}
+    props.update(cell)
+    return {'name': 'h', 'cells': [props]}
 
 
-class FleetTestCase(testtools.TestCase):
+class FleetTestCase(base.BaseTestCase):
 
     def test_host_state_cells(self):
         state = fleet.host_state(_host(

@@ -12,7 +12,8 @@
 
 import types
 
-import testtools
+from oslotest import base
+
 
 from nova_stx.scheduler import reasons
 
@@ -25,7 +26,7 @@ def _host(name, node=None):
     return types.SimpleNamespace(host=name, nodename=node or name)
 
 
-class ReasonsTestCase(testtools.TestCase):
+class ReasonsTestCase(base.BaseTestCase):
 
     def test_summarise_top_reasons(self):
         text = reasons.summarise({

@@ -12,7 +12,8 @@
 
 import json
 
-import testtools
+from oslotest import base
+
 
 from nova_stx import cpu_models
 from nova_stx.scheduler import vcpu_model
@@ -24,7 +25,7 @@ def _host(model, vendor='Intel', features=KVM):
     return vcpu_model.HostCpu(model, vendor, frozenset(features))
 
 
-class ParseCpuInfoTestCase(testtools.TestCase):
+class ParseCpuInfoTestCase(base.BaseTestCase):
 
     def test_parse_cpu_info_json(self):
         host = vcpu_model.parse_cpu_info(json.dumps(
@@ -65,7 +66,7 @@ class ParseCpuInfoTestCase(testtools.TestCase):
                           vcpu_model.parse_cpu_info, '[1, 2]')
 
 
-class RequestedModelTestCase(testtools.TestCase):
+class RequestedModelTestCase(base.BaseTestCase):
 
     def test_requested_model_none(self):
         self.assertIsNone(vcpu_model.requested_model(None, None))
@@ -90,7 +91,7 @@ class RequestedModelTestCase(testtools.TestCase):
                       str(exc))
 
 
-class CanonicalModelTestCase(testtools.TestCase):
+class CanonicalModelTestCase(base.BaseTestCase):
 
     def test_canonical_model_alias(self):
         self.assertEqual('Haswell',
@@ -105,7 +106,7 @@ class CanonicalModelTestCase(testtools.TestCase):
                          vcpu_model.canonical_model('SierraForest'))
 
 
-class CheckNamedTestCase(testtools.TestCase):
+class CheckNamedTestCase(base.BaseTestCase):
 
     def test_check_named_no_model(self):
         self.assertIsNone(vcpu_model.check(None, _host('Conroe')))
@@ -203,7 +204,7 @@ class CheckNamedTestCase(testtools.TestCase):
         self.assertIsNotNone(vcpu_model.check('Conroe', host))
 
 
-class CheckPassthroughTestCase(testtools.TestCase):
+class CheckPassthroughTestCase(base.BaseTestCase):
 
     def test_check_passthrough_kvm_host(self):
         self.assertIsNone(vcpu_model.check('Passthrough',

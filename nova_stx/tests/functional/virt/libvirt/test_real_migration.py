@@ -43,7 +43,7 @@ import unittest
 
 import fixtures
 import libvirt
-import testtools
+from oslotest import base
 
 from nova_stx import keys
 from nova_stx.lab import guest
@@ -86,7 +86,7 @@ def sent(notifier, event_type):
             if kind == event_type]
 
 
-class RealLibvirtTestCase(testtools.TestCase):
+class RealLibvirtTestCase(base.BaseTestCase):
     """Sets the two-host lab up once for the class."""
 
     lab = None

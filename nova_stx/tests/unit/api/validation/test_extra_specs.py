@@ -14,13 +14,13 @@
 
 from nova.api.validation.extra_specs import validators
 from nova import exception
-import testtools
+from oslotest import base
 
 from nova_stx.api.validation import extra_specs
 from nova_stx import keys
 
 
-class RegisterTest(testtools.TestCase):
+class RegisterTest(base.BaseTestCase):
 
     def test_one_validator_per_flavor_key(self):
         names = [v.name for v in extra_specs.register()]
@@ -48,7 +48,7 @@ class RegisterTest(testtools.TestCase):
         self.assertIn('Skylake-Server-IBRS', model.value['enum'])
 
 
-class ValidateTest(testtools.TestCase):
+class ValidateTest(base.BaseTestCase):
 
     def test_accepts(self):
         for name, value in (

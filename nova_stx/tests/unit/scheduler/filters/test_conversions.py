@@ -11,14 +11,14 @@
 # under the License.
 
 from nova import objects
-import testtools
+from oslotest import base
 
 from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.numa import model
 from nova_stx.tests.unit.scheduler import fakes
 
 
-class ConversionsTestCase(testtools.TestCase):
+class ConversionsTestCase(base.BaseTestCase):
 
     def test_host_topology_converted_once_per_object(self):
         host = fakes.host()

@@ -13,12 +13,12 @@
 from importlib import metadata
 
 from nova.scheduler import filters as nova_filters
-import testtools
+from oslotest import base
 
 from nova_stx.scheduler import filters
 
 
-class AllFiltersTestCase(testtools.TestCase):
+class AllFiltersTestCase(base.BaseTestCase):
 
     def test_every_entry_point_loads(self):
         declared = metadata.entry_points(group=filters.NAMESPACE)

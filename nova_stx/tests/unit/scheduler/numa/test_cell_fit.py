@@ -9,8 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+from oslotest import base
 
-import testtools
 
 from nova_stx.scheduler.numa import cell_fit
 from nova_stx.scheduler.numa import model
@@ -19,7 +19,7 @@ from nova_stx.tests.unit.scheduler.numa import cells as c
 LIMITS = model.Limits(cpu_allocation_ratio=2.0, ram_allocation_ratio=1.0)
 
 
-class PagesTestCase(testtools.TestCase):
+class PagesTestCase(base.BaseTestCase):
 
     def test_check_explicit_1g_pages_short(self):
         hc = c.host_cell(pages={c.K4: 1024, c.G: (4, 2, 0)})
@@ -100,7 +100,7 @@ class PagesTestCase(testtools.TestCase):
                          cell_fit.check(hc, gc))
 
 
-class CpusTestCase(testtools.TestCase):
+class CpusTestCase(base.BaseTestCase):
 
     def test_check_dedicated_more_than_cell_has(self):
         hc = c.host_cell(cores=2)
@@ -162,7 +162,7 @@ class CpusTestCase(testtools.TestCase):
                          cell_fit.check(hc, c.guest_cell(pcpus=1)))
 
 
-class ThreadPolicyTestCase(testtools.TestCase):
+class ThreadPolicyTestCase(base.BaseTestCase):
 
     def test_check_isolate_smt_dedicated_set(self):
         hc = c.host_cell(cores=4, threads=2)

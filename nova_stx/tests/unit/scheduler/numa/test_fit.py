@@ -10,8 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import testtools
 from nova.virt import hardware
+from oslotest import base
 
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
@@ -24,7 +24,7 @@ def _host(*cells):
     return model.Host(tuple(cells))
 
 
-class FitHostTestCase(testtools.TestCase):
+class FitHostTestCase(base.BaseTestCase):
 
     def test_fit_host_nothing_requested(self):
         self.assertEqual(model.Verdict(True), fit.fit_host(None, None))
@@ -162,7 +162,7 @@ class FitHostTestCase(testtools.TestCase):
                          'affinity', verdict.reason)
 
 
-class MalformedHostTestCase(testtools.TestCase):
+class MalformedHostTestCase(base.BaseTestCase):
 
     def test_fit_host_overlapping_siblings_reason(self):
         cell = c.host_cell(0, cores=2)
@@ -175,7 +175,7 @@ class MalformedHostTestCase(testtools.TestCase):
             fit.fit_host(_host(cell), req))
 
 
-class UpstreamCacheBugTestCase(testtools.TestCase):
+class UpstreamCacheBugTestCase(base.BaseTestCase):
     """Cases where upstream's pair cache gives the wrong answer."""
 
     def test_fit_host_sticky_pagesize(self):

@@ -31,9 +31,9 @@ import sys
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
-import testtools
 from nova import exception
 from nova.virt import hardware
+from oslotest import base
 
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
@@ -202,7 +202,7 @@ class _QuietNova(fixtures.Fixture):
         log.setLevel(logging.ERROR)
 
 
-class FitExactnessTestCase(testtools.TestCase):
+class FitExactnessTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()

@@ -9,15 +9,15 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+from oslotest import base
 
-import testtools
 
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import model
 from nova_stx.tests.unit.scheduler.numa import nova_objects as no
 
 
-class HostFromNovaTestCase(testtools.TestCase):
+class HostFromNovaTestCase(base.BaseTestCase):
 
     def _cell(self, **kw):
         args = dict(cell_id=0, cores=2, threads=2, shared_cores=1,
@@ -89,7 +89,7 @@ class HostFromNovaTestCase(testtools.TestCase):
                          str(exc))
 
 
-class RequestFromNovaTestCase(testtools.TestCase):
+class RequestFromNovaTestCase(base.BaseTestCase):
 
     def test_request_from_nova_mixed_asymmetric(self):
         req = from_nova.request_from_nova(no.constraints(6, 4096, {

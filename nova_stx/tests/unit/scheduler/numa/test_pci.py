@@ -10,10 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import testtools
 from nova import objects
 from nova.pci import stats
 from nova.virt import hardware
+from oslotest import base
 
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
@@ -22,7 +22,7 @@ from nova_stx.scheduler.numa import pci
 from nova_stx.tests.unit.scheduler.numa import nova_objects as no
 
 
-class PciCheckTestCase(testtools.TestCase):
+class PciCheckTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()

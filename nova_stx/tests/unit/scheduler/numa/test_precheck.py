@@ -9,8 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+from oslotest import base
 
-import testtools
 
 from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import precheck
@@ -21,7 +21,7 @@ def _host(*cells):
     return model.Host(tuple(cells))
 
 
-class CheckPagesTestCase(testtools.TestCase):
+class CheckPagesTestCase(base.BaseTestCase):
 
     def test_check_pages_nothing_requested(self):
         host = _host(c.host_cell(pages={}))
@@ -58,7 +58,7 @@ class CheckPagesTestCase(testtools.TestCase):
                          precheck.check_pages(host, req))
 
 
-class CheckPinningTestCase(testtools.TestCase):
+class CheckPinningTestCase(base.BaseTestCase):
 
     def test_check_pinning_nothing_pinned(self):
         host = _host(c.host_cell(cores=1, shared_cores=1))

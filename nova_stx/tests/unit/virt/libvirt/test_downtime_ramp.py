@@ -11,13 +11,13 @@
 # under the License.
 
 """The downtime ramps, with plain numbers."""
+from oslotest import base
 
-import testtools
 
 from nova_stx.virt.libvirt import downtime_ramp
 
 
-class RampFunctionsTest(testtools.TestCase):
+class RampFunctionsTest(base.BaseTestCase):
 
     def test_starlingx_ramp_1350s_400ms(self):
         self.assertEqual(

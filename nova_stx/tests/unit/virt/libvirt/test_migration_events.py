@@ -15,7 +15,7 @@
 import logging
 
 import fixtures
-import testtools
+from oslotest import base
 
 from nova_stx.virt.libvirt import migration_events as me
 
@@ -26,7 +26,7 @@ class BrokenBus:
         raise ConnectionError('bus down')
 
 
-class MigrationEventsTest(testtools.TestCase):
+class MigrationEventsTest(base.BaseTestCase):
 
     def test_payload_carries_identity_and_fields(self):
         events = me.MigrationEvents(None, None, 'uuid-1', 'src', 'dst')

@@ -11,8 +11,8 @@
 # under the License.
 
 """Per-instance auto-converge and tunnelling on plain integers."""
+from oslotest import base
 
-import testtools
 
 from nova_stx.tests.unit.virt.libvirt import fakes
 from nova_stx.virt.libvirt import migration_flags as mf
@@ -22,7 +22,7 @@ BITS = mf.FlagBits(auto_converge=1, tunnelled=2, post_copy=4, tls=8,
 LIVE = 1024
 
 
-class AdjustTest(testtools.TestCase):
+class AdjustTest(base.BaseTestCase):
 
     def test_adjust_none_keeps_host_flags(self):
         decision = mf.adjust(LIVE | BITS.tunnelled, None, None, BITS)

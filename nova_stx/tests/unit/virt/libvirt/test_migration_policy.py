@@ -17,7 +17,7 @@ import dataclasses
 from nova.conf import libvirt as nova_libvirt_conf
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
-import testtools
+from oslotest import base
 
 from nova_stx import conf as stx_conf
 from nova_stx import keys
@@ -53,7 +53,7 @@ def _plan(flavor=None, image=None, instance=None, gib=2.0,
     return mp.plan(flavor or {}, image or {}, instance or {}, gib, settings)
 
 
-class TimeoutPrecedenceTest(testtools.TestCase):
+class TimeoutPrecedenceTest(base.BaseTestCase):
     """StarlingX's timeout vectors (config timeout 800, downtime 400)."""
 
     def _timeout(self, flavor=None, image=None, instance=None):
@@ -116,7 +116,7 @@ class TimeoutPrecedenceTest(testtools.TestCase):
         self.assertEqual(3200, _plan(gib=4.0, settings=settings).timeout_s)
 
 
-class DowntimePrecedenceTest(testtools.TestCase):
+class DowntimePrecedenceTest(base.BaseTestCase):
     """StarlingX's downtime vectors (config timeout 800, downtime 400)."""
 
     def test_downtime_nothing_set_is_config(self):
@@ -160,7 +160,7 @@ class DowntimePrecedenceTest(testtools.TestCase):
             result.max_downtime_ms, result.sources['max_downtime_ms']))
 
 
-class JunkValuesTest(testtools.TestCase):
+class JunkValuesTest(base.BaseTestCase):
 
     def test_junk_timeouts_are_ignored_with_a_warning(self):
         for junk in ('abc', '', '12.5', '-1', ' 300', 'True', '0x10'):
@@ -194,7 +194,7 @@ class JunkValuesTest(testtools.TestCase):
         self.assertIn(INSTANCE_AC, result.warnings[0])
 
 
-class TenantBoundsTest(testtools.TestCase):
+class TenantBoundsTest(base.BaseTestCase):
 
     def test_tenant_timeout_raised_to_operator_minimum(self):
         settings = dataclasses.replace(STX_TEST_SETTINGS,
@@ -248,7 +248,7 @@ class TenantBoundsTest(testtools.TestCase):
                                      settings=settings).max_downtime_ms)
 
 
-class FlagsPrecedenceTest(testtools.TestCase):
+class FlagsPrecedenceTest(base.BaseTestCase):
 
     def test_flags_unset_follow_host(self):
         result = _plan()
@@ -269,7 +269,7 @@ class FlagsPrecedenceTest(testtools.TestCase):
             result.auto_converge, result.sources['auto_converge']))
 
 
-class RampTest(testtools.TestCase):
+class RampTest(base.BaseTestCase):
 
     def test_starlingx_ramp_180s_500ms(self):
         result = mp.plan({FLAVOR_TIMEOUT: '180', FLAVOR_DOWNTIME: '500'},
@@ -321,7 +321,7 @@ class RampTest(testtools.TestCase):
             self.assertEqual(small.steps[0], large.steps[0], ramp)
 
 
-class PlanTest(testtools.TestCase):
+class PlanTest(base.BaseTestCase):
 
     def test_downtime_at_follows_nova_strict_comparison(self):
         result = mp.plan({FLAVOR_TIMEOUT: '180'}, {}, {}, 2.0, mp.Settings())
@@ -363,7 +363,7 @@ class PlanTest(testtools.TestCase):
                              'owner_user_name': 'demo'}))
 
 
-class SettingsFromConfTest(testtools.TestCase):
+class SettingsFromConfTest(base.BaseTestCase):
 
     def test_settings_from_conf_reads_both_groups(self):
         fixture = self.useFixture(config_fixture.Config(cfg.ConfigOpts()))

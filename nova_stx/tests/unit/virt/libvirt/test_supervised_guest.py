@@ -17,7 +17,7 @@ import logging
 
 import fixtures
 from nova.virt.libvirt import guest as libvirt_guest
-import testtools
+from oslotest import base
 
 from nova_stx import keys
 from nova_stx.tests.unit.virt.libvirt import fakes
@@ -50,7 +50,7 @@ def _plan(timeout='180', downtime='500', **settings):
                    mp.Settings(**settings))
 
 
-class SupervisedGuestTest(testtools.TestCase):
+class SupervisedGuestTest(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
