@@ -29,8 +29,7 @@ DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
 class CliTestCase(base.BaseTestCase):
 
     def run_cli(self, *argv):
-        out = self.useFixture(fixtures.StringStream('stdout')).stream
-        err = self.useFixture(fixtures.StringStream('stderr')).stream
+        out, err = io.StringIO(), io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
         try:
