@@ -38,9 +38,9 @@ INTEL_MODELS = STARLINGX_MODELS[1:] + (
     'Cooperlake', 'SapphireRapids', 'GraniteRapids',
 )
 
-#: Models libvirt reports that are aliases of a model in a family.
-#: StarlingX mapped ``Haswell-noTSX`` onto ``Haswell``; the other ``noTSX``
-#: client variants sit with their server or TSX twin.
+#: libvirt models that stand in for a model of a family, as a host's model
+#: and as a guest's. StarlingX mapped ``Haswell-noTSX`` onto ``Haswell``;
+#: the other ``noTSX`` client variants sit with their server or TSX twin.
 HOST_MODEL_ALIASES = {
     'Haswell-noTSX': 'Haswell',
     'Haswell-noTSX-IBRS': 'Haswell-IBRS',
@@ -61,8 +61,10 @@ FAMILIES = {
     'AMD': AMD_MODELS,
 }
 
-#: Every value ``hw:cpu_model`` accepts, in a stable order.
-SUPPORTED_MODELS = (PASSTHROUGH,) + INTEL_MODELS + AMD_MODELS
+#: Every value ``hw:cpu_model`` accepts, in a stable order: the families
+#: and the libvirt variants that stand in for a family member.
+SUPPORTED_MODELS = ((PASSTHROUGH,) + INTEL_MODELS + AMD_MODELS +
+                    tuple(HOST_MODEL_ALIASES))
 
 #: libvirt's ``<vendor>`` for the hosts of each family.
 FAMILY_VENDORS = {

@@ -109,7 +109,7 @@ def requested_model(flavor_model, image_model):
 
 
 def canonical_model(model):
-    """Map a host model name onto a family member where we can.
+    """Map a model name onto a family member where we can.
 
     :returns: the family member, or ``model`` unchanged.
     """
@@ -150,6 +150,7 @@ def check_named(guest, host):
     """
     if guest == host.model:
         return None
+    guest = canonical_model(guest)
     family = family_of(guest)
     if family is None:
         return _rejection(host, guest, 'unknown vCPU model')

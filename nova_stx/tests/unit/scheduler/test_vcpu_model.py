@@ -159,6 +159,15 @@ class CheckNamedTestCase(base.BaseTestCase):
         self.assertIsNotNone(
             vcpu_model.check('Broadwell', _host('Haswell-noTSX')))
 
+    def test_check_named_alias_guest(self):
+        # A libvirt variant asked for by the guest sits with its twin.
+        self.assertIsNone(vcpu_model.check('Haswell-noTSX',
+                                           _host('Haswell')))
+        self.assertIsNone(vcpu_model.check('Icelake-Client',
+                                           _host('SapphireRapids')))
+        self.assertIsNotNone(vcpu_model.check('Icelake-Client',
+                                              _host('Cascadelake-Server')))
+
     def test_check_named_other_family(self):
         self.assertEqual(
             'Host VCPU model EPYC-Rome required Haswell (AMD host, Intel '
