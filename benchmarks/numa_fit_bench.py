@@ -52,10 +52,12 @@ from nova.virt import hardware
 
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
+from nova_stx.tests.unit.scheduler.numa import nova_objects
 
 objects.register_all()
 
-KIB_4K, KIB_2M, KIB_1G = 4, 2048, 1048576
+KIB_4K, KIB_2M, KIB_1G = (nova_objects.KIB_4K, nova_objects.KIB_2M,
+                          nova_objects.KIB_1G)
 RATIOS = dict(cpu_allocation_ratio=4.0, ram_allocation_ratio=1.0)
 
 
@@ -66,35 +68,21 @@ def nova_limits():
 def make_host(n_cells, cores, threads, gib_per_cell, frac_2m, frac_1g,
               shared_cores):
     """An empty host shaped like the libvirt driver reports it."""
-    cells, cpu = [], 0
+    cells = []
     for cid in range(n_cells):
-        siblings, shared, dedicated = [], set(), set()
-        for core in range(cores):
-            sib = set(range(cpu, cpu + threads))
-            cpu += threads
-            siblings.append(sib)
-            (shared if core < shared_cores else dedicated).update(sib)
         kib = gib_per_cell * KIB_1G
         n1g = int(kib * frac_1g) // KIB_1G
         n2m = int(kib * frac_2m) // KIB_2M
         n4k = (kib - n1g * KIB_1G - n2m * KIB_2M) // KIB_4K
-        cells.append(objects.NUMACell(
-            id=cid, socket=cid * 2 // n_cells, cpuset=shared,
-            pcpuset=dedicated, memory=gib_per_cell * 1024, cpu_usage=0,
-            memory_usage=0, pinned_cpus=set(), siblings=siblings,
-            mempages=[objects.NUMAPagesTopology(size_kb=s, total=n, used=0,
-                                                reserved=0)
-                      for s, n in ((KIB_4K, n4k), (KIB_2M, n2m),
-                                   (KIB_1G, n1g))],
-            network_metadata=objects.NetworkMetadata(physnets=set(),
-                                                     tunneled=False)))
-    return objects.NUMATopology(cells=cells)
+        cells.append(nova_objects.host_cell(
+            cid, cores, threads, shared_cores, memory=gib_per_cell * 1024,
+            first_cpu=cid * cores * threads, socket=cid * 2 // n_cells,
+            mempages=[nova_objects.pages(size, count) for size, count in (
+                (KIB_4K, n4k), (KIB_2M, n2m), (KIB_1G, n1g))]))
+    return nova_objects.host(*cells)
 
 
-def flavor(vcpus, memory_mb, **extra_specs):
-    return objects.Flavor(vcpus=vcpus, memory_mb=memory_mb, root_gb=1,
-                          ephemeral_gb=0, swap=0, name='b', flavorid='b',
-                          extra_specs=extra_specs)
+flavor = nova_objects.flavor
 
 
 def constraints(flv):
