@@ -181,28 +181,6 @@ def requests():
     ])
 
 
-def reference_fits(host, request, limits):
-    """Nova's per-cell rule on fresh clones + exhaustive assignment."""
-    if len(host.cells) < len(request.cells):
-        return False
-    iso = request.emulator_threads_isolated
-    ok = set()
-    for i, guest in enumerate(request.cells):
-        for pos, cell in enumerate(host.cells):
-            try:
-                got = hardware._numa_fit_instance_cell(
-                    cell, guest.obj_clone(), limits, int(iso and i == 0))
-            except exception.MemoryPageSizeNotSupported:
-                got = None
-            if got is not None:
-                ok.add((pos, i))
-    for perm in itertools.permutations(range(len(host.cells)),
-                                       len(request.cells)):
-        if all((pos, i) in ok for i, pos in enumerate(perm)):
-            return True
-    return False
-
-
 class _NoGC:
     """Keep the cyclic garbage collector out of a timing, as timeit does.
 
@@ -259,7 +237,7 @@ def bench_fleet(hosts):
         notes = collections.Counter()
         for host, a, b in zip(hosts, up, ours):
             if a != b:
-                ref = reference_fits(host, request, limits)
+                ref = nova_objects.oracle_fits(host, request, limits)
                 who = 'ours' if ref == b else 'UPSTREAM' if ref == a else '?'
                 notes['upstream %s, %s right' % (
                     'yes' if a else 'no', who)] += 1

@@ -76,17 +76,19 @@ class ParseTest(base.BaseTestCase):
 class ResolveTest(base.BaseTestCase):
     """StarlingX's driver precedence vectors (semantics.md section 1)."""
 
-    def _timeout(self, flavor=None, image=None, instance=None):
-        raw = {s: v for s, v in ((FLAVOR, flavor), (IMAGE, image),
-                                 (INSTANCE, instance)) if v is not None}
-        return keys.resolve(keys.LIVE_MIGRATION_TIMEOUT,
-                            {s: str(v) for s, v in raw.items()}, 800)
+    @staticmethod
+    def _resolve(key, config, flavor=None, image=None, instance=None):
+        raw = {s: str(v) for s, v in ((FLAVOR, flavor), (IMAGE, image),
+                                      (INSTANCE, instance)) if v is not None}
+        return keys.resolve(key, raw, config)
 
-    def _downtime(self, flavor=None, image=None, instance=None):
-        raw = {s: v for s, v in ((FLAVOR, flavor), (IMAGE, image),
-                                 (INSTANCE, instance)) if v is not None}
-        return keys.resolve(keys.LIVE_MIGRATION_MAX_DOWNTIME,
-                            {s: str(v) for s, v in raw.items()}, 400)
+    def _timeout(self, *values):
+        """Config timeout 800, as in StarlingX's vectors."""
+        return self._resolve(keys.LIVE_MIGRATION_TIMEOUT, 800, *values)
+
+    def _downtime(self, *values):
+        """Config max downtime 400, as in StarlingX's vectors."""
+        return self._resolve(keys.LIVE_MIGRATION_MAX_DOWNTIME, 400, *values)
 
     def test_timeout_vectors(self):
         vectors = [

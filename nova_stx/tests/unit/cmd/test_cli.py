@@ -28,6 +28,19 @@ DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
 
 class CliTestCase(base.BaseTestCase):
 
+    def tmp_path(self, name):
+        """Return the path of ``name`` in a per-test directory."""
+        if not hasattr(self, '_tmp'):
+            self._tmp = self.useFixture(fixtures.TempDir()).path
+        return os.path.join(self._tmp, name)
+
+    def write_file(self, name, text=''):
+        """Write ``text`` to ``name`` in a per-test directory."""
+        path = self.tmp_path(name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
     def run_cli(self, *argv):
         out, err = io.StringIO(), io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
@@ -80,10 +93,9 @@ class ValidateTest(CliTestCase):
         self.assertIn('Image vCPU model is not permitted to override', out)
 
     def test_file_input(self):
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'p.y')
-        with open(path, 'w') as f:
-            f.write('flavor:\n  hw:wrs:live_migration_timeout: 150\n'
-                    'image:\n  hw_wrs_live_migration_timeout: 9000\n')
+        path = self.write_file(
+            'p.yaml', 'flavor:\n  hw:wrs:live_migration_timeout: 150\n'
+                      'image:\n  hw_wrs_live_migration_timeout: 9000\n')
         code, out, _ = self.run_cli('validate', '--file', path)
         self.assertEqual(1, code)
         self.assertIn('ok     flavor   hw:wrs:live_migration_timeout=150',
@@ -103,12 +115,10 @@ class ValidateTest(CliTestCase):
             self.assertNotIn('Traceback', err)
 
     def test_malformed_file(self):
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'p')
         for content, text in (('[1, 2', 'not valid JSON or YAML'),
                               ('- a\n- b\n', 'must map'),
                               ('flavour: {}\n', 'unknown section')):
-            with open(path, 'w') as f:
-                f.write(content)
+            path = self.write_file('p', content)
             code, _, err = self.run_cli('validate', '--file', path)
             self.assertEqual(2, code)
             self.assertIn(text, err)
@@ -123,14 +133,13 @@ class MetadefsTest(CliTestCase):
         self.assertTrue(os.path.isabs(out.strip()))
 
     def test_write(self):
-        target = os.path.join(self.useFixture(fixtures.TempDir()).path, 'm')
+        target = self.tmp_path('m')
         code, out, _ = self.run_cli('metadefs', '--write', target)
         self.assertEqual(0, code)
         self.assertEqual(sorted(metadefs.build()), sorted(os.listdir(target)))
 
     def test_write_onto_a_file_is_a_usage_error(self):
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'f')
-        open(path, 'w').close()
+        path = self.write_file('f')
         code, _, err = self.run_cli('metadefs', '--write', path)
         self.assertEqual(2, code)
         self.assertIn('is not a directory', err)

@@ -12,8 +12,6 @@
 
 import builtins
 import json
-import os
-import tempfile
 
 import fixtures
 
@@ -24,11 +22,7 @@ from nova_stx.tests.unit.scheduler import test_capabilities
 class ExplainCommandTest(test_cli.CliTestCase):
 
     def _file(self, text, suffix):
-        fd, path = tempfile.mkstemp(suffix=suffix)
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        self.addCleanup(os.unlink, path)
-        return path
+        return self.write_file('input' + suffix, text)
 
     def test_sample_fleet_by_default(self):
         code, out, err = self.run_cli('explain')

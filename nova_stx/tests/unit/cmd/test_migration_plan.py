@@ -13,9 +13,7 @@
 """``nova-stx migration-plan``."""
 
 import json
-import os
 
-import fixtures
 
 from nova_stx.cmd import migration_plan
 from nova_stx import keys
@@ -27,15 +25,8 @@ DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
 
 class MigrationPlanCommandTest(test_cli.CliTestCase):
 
-    def setUp(self):
-        super().setUp()
-        self.tmp = self.useFixture(fixtures.TempDir()).path
-
     def _conf(self, text):
-        path = os.path.join(self.tmp, 'nova.conf')
-        with open(path, 'w') as f:
-            f.write(text)
-        return path
+        return self.write_file('nova.conf', text)
 
     def run_cli(self, *argv):
         return super().run_cli('migration-plan', *argv)
@@ -112,7 +103,7 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
 
     def test_bad_pair_missing_file_and_bad_option_are_usage_errors(self):
         self.assertEqual(2, self.run_cli('--flavor-property', 'novalue')[0])
-        missing = os.path.join(self.tmp, 'missing.conf')
+        missing = self.tmp_path('missing.conf')
         code, _, err = self.run_cli('--config-file', missing)
         self.assertEqual((2, f'cannot read {missing}'),
                          (code, err.split('error: ')[1].strip()))
