@@ -28,8 +28,8 @@ from nova.scheduler import filters as nova_filters
 from nova.scheduler.filters import numa_topology_filter
 
 from nova_stx import keys
-from nova_stx.scheduler import explain
-from nova_stx.scheduler import fleet
+from nova_stx.explain import report
+from nova_stx.explain import fleet
 
 MODELS = ('Haswell', 'Broadwell', 'Skylake-Server-IBRS',
           'Cascadelake-Server', 'Icelake-Server')
@@ -109,14 +109,14 @@ def main():
     args = parser.parse_args()
     logging.disable(logging.INFO)
     hosts = make_fleet(args.hosts, args.seed)
-    ours = [cls() for cls in explain.filter_classes()]
+    ours = [cls() for cls in report.filter_classes()]
     upstream = [numa_topology_filter.NUMATopologyFilter()]
     print(f'{args.hosts} hosts, seed {args.seed}, best of {args.rounds}')
     print(f'{"request":<26} {"upstream":>10} {"nova-stx":>10} {"ratio":>7}'
           f'  hosts left (upstream/nova-stx)')
     total_up = total_ours = 0.0
     for name, props, vcpus, ram_mb in REQUESTS:
-        spec, _notes = explain.build_request(props, None, vcpus, ram_mb)
+        spec, _notes = report.build_request(props, None, vcpus, ram_mb)
         up, up_left = measure(upstream, hosts, spec, args.rounds)
         us, us_left = measure(ours, hosts, spec, args.rounds)
         total_up += up

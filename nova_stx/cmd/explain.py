@@ -88,14 +88,14 @@ def _from_uri(uri):
         raise cli.UsageError(f'{uri}: {exc}')
 
 
-def _scheduler_modules():
+def _explain_modules():
     # NOTE(nova-stx): Nova is imported only when the command runs, so the
     # other subcommands and --help stay fast. Nova's imports pull in
     # futurist, which probes for eventlet and warns that it is deprecated;
     # nova-stx never uses eventlet, so that warning is noise here.
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-    return [importlib.import_module(f'nova_stx.scheduler.{name}')
-            for name in ('capabilities', 'explain', 'fleet')]
+    return [importlib.import_module(f'nova_stx.explain.{name}')
+            for name in ('capabilities', 'report', 'fleet')]
 
 
 def hosts(args, capabilities, fleet):
@@ -128,21 +128,21 @@ def run(args):
 
 
 def _run(args):
-    capabilities, explain, fleet = _scheduler_modules()
+    capabilities, report, fleet = _explain_modules()
     try:
         states = [fleet.host_state(h)
                   for h in hosts(args, capabilities, fleet)]
         properties = cli.properties_from_args(args, _SOURCES)
-        spec, notes = explain.build_request(
+        spec, notes = report.build_request(
             properties[keys.Source.FLAVOR], properties[keys.Source.IMAGE],
             args.vcpus, args.ram_mb)
     except (fleet.FleetError, capabilities.CapabilitiesError,
-            explain.RequestError) as exc:
+            report.RequestError) as exc:
         raise cli.UsageError(str(exc))
-    result = explain.run(states, spec, notes=notes)
+    result = report.run(states, spec, notes=notes)
     if args.format == 'json':
         json.dump(result.as_dict(), sys.stdout, indent=2)
         sys.stdout.write('\n')
     else:
-        sys.stdout.write(explain.format_table(result))
+        sys.stdout.write(report.format_table(result))
     return 0 if result.fitting else 1

@@ -16,7 +16,7 @@ import json
 import fixtures
 
 from nova_stx.tests.unit.cmd import test_cli
-from nova_stx.tests.unit.scheduler import test_capabilities
+from nova_stx.tests.unit.explain import test_capabilities
 
 
 class ExplainCommandTest(test_cli.CliTestCase):

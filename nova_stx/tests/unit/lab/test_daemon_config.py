@@ -12,7 +12,7 @@
 
 from oslotest import base
 
-from nova_stx.lab import daemon_config
+from nova_stx.tests.lab import daemon_config
 
 UUIDS = ('9b0c3b4e-0000-4000-8000-00000000000a',
          '9b0c3b4e-0000-4000-8000-00000000000b')

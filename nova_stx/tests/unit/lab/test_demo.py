@@ -15,8 +15,8 @@ from unittest import mock
 
 from oslotest import base
 
-from nova_stx.lab import demo
-from nova_stx.lab import outcome as lab_outcome
+from nova_stx.tests.lab import demo
+from nova_stx.tests.lab import outcome as lab_outcome
 from nova_stx.virt.libvirt import migration_policy
 
 

@@ -15,8 +15,8 @@ import tempfile
 
 from oslotest import base
 
-from nova_stx.lab import guest
-from nova_stx.lab import host as lab_host
+from nova_stx.tests.lab import guest
+from nova_stx.tests.lab import host as lab_host
 
 
 class DomainXmlTest(base.BaseTestCase):

@@ -12,7 +12,7 @@
 
 from oslotest import base
 
-from nova_stx.lab import host as lab_host
+from nova_stx.tests.lab import host as lab_host
 
 
 class ParseClientIdsTest(base.BaseTestCase):

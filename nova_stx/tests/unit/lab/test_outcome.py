@@ -12,7 +12,7 @@
 
 from oslotest import base
 
-from nova_stx.lab import outcome
+from nova_stx.tests.lab import outcome
 
 
 class WhereTest(base.BaseTestCase):

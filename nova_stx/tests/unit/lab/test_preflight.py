@@ -14,7 +14,7 @@ from unittest import mock
 
 from oslotest import base
 
-from nova_stx.lab import preflight
+from nova_stx.tests.lab import preflight
 
 
 class WhyNotTest(base.BaseTestCase):

@@ -16,7 +16,7 @@ import tempfile
 
 from oslotest import base
 
-from nova_stx.lab import two_hosts
+from nova_stx.tests.lab import two_hosts
 
 
 class SweepStaleLabsTest(base.BaseTestCase):

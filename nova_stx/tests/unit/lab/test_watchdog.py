@@ -14,7 +14,7 @@ import threading
 
 from oslotest import base
 
-from nova_stx.lab import watchdog
+from nova_stx.tests.lab import watchdog
 
 
 class CallTest(base.BaseTestCase):

@@ -18,8 +18,8 @@ import logging
 import fixtures
 from oslotest import base
 
-from nova_stx.scheduler import explain
-from nova_stx.scheduler import fleet
+from nova_stx.explain import report
+from nova_stx.explain import fleet
 
 
 def host(name='compute-0', cells=None, model='Haswell', vendor='Intel',
@@ -45,7 +45,7 @@ def spec(vcpus=2, ram_mb=1024, image=None, **flavor):
     ``spec(hw__cpu_policy='dedicated')`` sets ``hw:cpu_policy``.
     """
     props = {k.replace('__', ':'): v for k, v in flavor.items()}
-    return explain.build_request(props, image, vcpus, ram_mb)[0]
+    return report.build_request(props, image, vcpus, ram_mb)[0]
 
 
 def cpu_info(model='Haswell', vendor='Intel', features=('vmx',)):

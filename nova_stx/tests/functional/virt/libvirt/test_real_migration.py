@@ -13,14 +13,14 @@
 """Real live migrations between two libvirt daemons, under the policy.
 
 Two ``libvirtd`` daemons on this machine are two hosts
-(:mod:`nova_stx.lab.two_hosts`); a 128 MiB TCG guest writes a chosen
-amount of memory (:mod:`nova_stx.lab.guest`); each migration is
+(:mod:`nova_stx.tests.lab.two_hosts`); a 128 MiB TCG guest writes a chosen
+amount of memory (:mod:`nova_stx.tests.lab.guest`); each migration is
 throttled with ``migrateSetMaxSpeed`` and runs peer-to-peer through
 Nova's own ``Guest.migrate``. The plan comes from
 :func:`nova_stx.virt.libvirt.migration_policy.plan` with the keys a user
 sets, and nova-stx's ``SupervisedGuest`` proxy drives the job from a loop
 that polls it every 0.5 s on its own connection, like Nova's monitor
-(:mod:`nova_stx.lab.migration`).
+(:mod:`nova_stx.tests.lab.migration`).
 Every check reads libvirt itself: ``migrateGetMaxDowntime`` during the
 job, the migration call's error, each host's view of the guest, the
 destination's completed-job statistics and the guest's serial output.
@@ -46,11 +46,11 @@ import libvirt
 from oslotest import base
 
 from nova_stx import keys
-from nova_stx.lab import guest
-from nova_stx.lab import migration
-from nova_stx.lab import outcome as lab_outcome
-from nova_stx.lab import preflight
-from nova_stx.lab import two_hosts
+from nova_stx.tests.lab import guest
+from nova_stx.tests.lab import migration
+from nova_stx.tests.lab import outcome as lab_outcome
+from nova_stx.tests.lab import preflight
+from nova_stx.tests.lab import two_hosts
 from nova_stx.tests.unit.virt.libvirt import test_supervised_guest
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy

@@ -21,7 +21,7 @@ may use for dedicated and shared guests is nova.conf's business
 from lxml import etree
 from nova.virt.libvirt import config as vconfig
 
-from nova_stx.scheduler import fleet
+from nova_stx.explain import fleet
 
 SMALL_PAGE_KB = fleet.SMALL_PAGE_KB
 

@@ -15,8 +15,8 @@ import io
 from oslotest import base
 
 
-from nova_stx.scheduler import explain
-from nova_stx.scheduler import fleet
+from nova_stx.explain import report
+from nova_stx.explain import fleet
 
 
 class ExplainTestCase(base.BaseTestCase):
@@ -25,15 +25,15 @@ class ExplainTestCase(base.BaseTestCase):
         return [fleet.host_state(h) for h in fleet.sample()]
 
     def test_filter_classes_in_order(self):
-        self.assertEqual(list(explain.FILTER_ORDER),
-                         [c.__name__ for c in explain.filter_classes()])
+        self.assertEqual(list(report.FILTER_ORDER),
+                         [c.__name__ for c in report.filter_classes()])
 
     def test_run_on_sample(self):
-        spec, notes = explain.build_request(
+        spec, notes = report.build_request(
             {'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '2',
              'hw:mem_page_size': '2MB', 'hw:cpu_model': 'Haswell-IBRS'},
             None, 4, 4096)
-        result = explain.run(self._states(), spec, notes=notes)
+        result = report.run(self._states(), spec, notes=notes)
         self.assertEqual(['compute-0', 'compute-4'], result.fitting)
         by_host = {r.host: dict(r.verdicts) for r in result.hosts}
         self.assertEqual(
@@ -43,26 +43,26 @@ class ExplainTestCase(base.BaseTestCase):
                          by_host['compute-3']['StxNUMATopologyFilter'])
 
     def test_build_request_image_property_dropped(self):
-        _spec, notes = explain.build_request(
+        _spec, notes = report.build_request(
             None, {'hw_cpu_model': 'Haswell', 'hw_numa_nodes': '1'})
         self.assertEqual(1, len(notes))
         self.assertIn('hw_cpu_model', notes[0])
         self.assertNotIn('hw_numa_nodes', notes[0])
 
     def test_build_request_nova_error(self):
-        exc = self.assertRaises(explain.RequestError, explain.build_request,
+        exc = self.assertRaises(report.RequestError, report.build_request,
                                 {'hw:numa_nodes': '3'}, None, 2, 1024)
         self.assertIn('cannot be evenly distributed across instance NUMA '
                       'nodes', str(exc))
 
     def test_build_request_our_key_error(self):
-        exc = self.assertRaises(explain.RequestError, explain.build_request,
+        exc = self.assertRaises(report.RequestError, report.build_request,
                                 {'hw:cpu_model': 'Pentium'})
         self.assertIn("hw:cpu_model must be one of", str(exc))
 
     def test_format_table(self):
-        spec, _notes = explain.build_request({'hw:cpu_model': 'EPYC'})
-        text = explain.format_table(explain.run(self._states(), spec))
+        spec, _notes = report.build_request({'hw:cpu_model': 'EPYC'})
+        text = report.format_table(report.run(self._states(), spec))
         lines = text.splitlines()
         self.assertEqual(['HOST', 'VCpuModel', 'Hugepage', 'CPUPinning',
                           'NUMATopology', 'RESULT'], lines[0].split())
@@ -71,15 +71,15 @@ class ExplainTestCase(base.BaseTestCase):
         self.assertIn('Hosts that fit: compute-3', text)
 
     def test_as_dict(self):
-        spec, _notes = explain.build_request({'hw:cpu_model': 'EPYC'})
-        data = explain.run(self._states(), spec).as_dict()
+        spec, _notes = report.build_request({'hw:cpu_model': 'EPYC'})
+        data = report.run(self._states(), spec).as_dict()
         self.assertEqual(['compute-3'], data['fitting_hosts'])
         self.assertEqual({'passed': True, 'reason': None},
                          data['hosts'][3]['filters']['StxVCpuModelFilter'])
 
     def test_demo_explains_a_rejection(self):
         out = io.StringIO()
-        explain.demo(out)
+        report.demo(out)
         text = out.getvalue()
         self.assertIn('Hosts that fit: compute-0, compute-4', text)
         self.assertIn('Hosts that fit: none (NoValidHost)', text)

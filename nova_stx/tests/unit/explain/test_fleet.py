@@ -14,7 +14,7 @@ import json
 
 from oslotest import base
 
-from nova_stx.scheduler import fleet
+from nova_stx.explain import fleet
 
 
 def _host(**cell):

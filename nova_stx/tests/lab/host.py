@@ -30,8 +30,8 @@ import time
 from nova import utils as nova_utils
 from oslo_log import log as logging
 
-from nova_stx.lab import daemon_config
-from nova_stx.lab import watchdog
+from nova_stx.tests.lab import daemon_config
+from nova_stx.tests.lab import watchdog
 
 LOG = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def ensure_qemu_user():
 class Host:
     """One libvirtd daemon: a lab host.
 
-    :param spec: its :class:`~nova_stx.lab.daemon_config.HostSpec`.
+    :param spec: its :class:`~nova_stx.tests.lab.daemon_config.HostSpec`.
     :param root: the lab's directory; this host's is ``<root>/<name>``.
     :param netns: the network namespace to run in, or None.
     """

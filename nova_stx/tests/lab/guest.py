@@ -26,7 +26,7 @@ import subprocess
 import time
 from xml.sax import saxutils
 
-from nova_stx.lab import host as lab_host
+from nova_stx.tests.lab import host as lab_host
 
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           'guest_kernel')

@@ -28,7 +28,7 @@ from oslo_utils import uuidutils
 
 from nova_stx import keys
 from nova_stx.scheduler import filters
-from nova_stx.scheduler import fleet
+from nova_stx.explain import fleet
 
 #: The order operators are advised to enable them in: cheapest first.
 FILTER_ORDER = ('StxVCpuModelFilter', 'StxHugepageFilter',

@@ -41,9 +41,9 @@ import uuid
 import fixtures
 from oslo_log import log as logging
 
-from nova_stx.lab import daemon_config
-from nova_stx.lab import host as lab_host
-from nova_stx.lab import preflight
+from nova_stx.tests.lab import daemon_config
+from nova_stx.tests.lab import host as lab_host
+from nova_stx.tests.lab import preflight
 
 LOG = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@
 from oslotest import base
 
 
-from nova_stx.scheduler import capabilities
-from nova_stx.scheduler import fleet
+from nova_stx.explain import capabilities
+from nova_stx.explain import fleet
 
 CAPS = """<capabilities><host>
   <cpu><arch>x86_64</arch><model>Skylake-Server-IBRS</model>

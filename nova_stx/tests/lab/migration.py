@@ -24,7 +24,7 @@ the migration is in flight is bounded by :func:`watchdog.call`.
 When monitoring fails (the connection drops, a call hangs), the loop does
 what Nova does: it aborts the job over a fresh connection so the guest
 stays on the source, and reports the outcome. The
-:class:`~nova_stx.lab.outcome.Outcome` says where the guest ended, from
+:class:`~nova_stx.tests.lab.outcome.Outcome` says where the guest ended, from
 libvirt itself.
 """
 
@@ -34,9 +34,9 @@ import time
 from nova.virt.libvirt import guest as libvirt_guest
 from oslo_log import log as logging
 
-from nova_stx.lab import guest as lab_guest
-from nova_stx.lab import outcome as lab_outcome
-from nova_stx.lab import watchdog
+from nova_stx.tests.lab import guest as lab_guest
+from nova_stx.tests.lab import outcome as lab_outcome
+from nova_stx.tests.lab import watchdog
 from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def abort_over_fresh_connection(host, uuid):
 class Run:
     """A supervised migration of guest ``name`` from ``lab.a`` to ``lab.b``.
 
-    :param lab: a set-up :class:`~nova_stx.lab.two_hosts.TwoHostLab`.
+    :param lab: a set-up :class:`~nova_stx.tests.lab.two_hosts.TwoHostLab`.
     :param name: the guest, running on host A.
     :param plan: a ``MigrationPlan`` from
         :func:`nova_stx.virt.libvirt.migration_policy.plan`.
@@ -167,7 +167,7 @@ class Run:
     def run(self):
         """Migrate, supervise, and report where the guest ended.
 
-        :returns: the :class:`~nova_stx.lab.outcome.Outcome`.
+        :returns: the :class:`~nova_stx.tests.lab.outcome.Outcome`.
         """
         libvirt = libvirt_guest.libvirt
         migration_conn = self.lab.a.open()

@@ -22,9 +22,9 @@ import sys
 from nova_stx.cmd import migration_plan
 from nova_stx.cmd import validate
 from nova_stx import keys
-from nova_stx.lab import demo as lab_demo
+from nova_stx.tests.lab import demo as lab_demo
 from nova_stx import metadefs
-from nova_stx.scheduler import explain
+from nova_stx.explain import report
 from nova_stx.virt.libvirt import downtime_ramp
 from nova_stx.virt.libvirt import migration_policy
 
@@ -107,7 +107,7 @@ def show_migration_plans(out):
 
 def show_scheduling(out):
     heading(out, 'Scheduling on the sample fleet (nova-stx explain)')
-    explain.demo(out=out)
+    report.demo(out=out)
 
 
 def show_real_migration(out):

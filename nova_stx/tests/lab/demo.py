@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 
-from nova_stx.lab import preflight
+from nova_stx.tests.lab import preflight
 
 GUEST_NAME = 'demo-guest'
 FILL_MIB = 40
@@ -46,7 +46,7 @@ def describe(plan, outcome):
     """Return the report lines of one lab migration.
 
     :param plan: the ``MigrationPlan`` the migration ran under.
-    :param outcome: its :class:`~nova_stx.lab.outcome.Outcome`.
+    :param outcome: its :class:`~nova_stx.tests.lab.outcome.Outcome`.
     :returns: a list of lines.
     """
     sources = plan.sources
@@ -96,10 +96,10 @@ def run_real_migration(out=None):
     # is deprecated; the lab uses native threads, so that is noise here.
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     from nova_stx import keys
-    from nova_stx.lab import guest
-    from nova_stx.lab import migration
-    from nova_stx.lab import outcome as lab_outcome
-    from nova_stx.lab import two_hosts
+    from nova_stx.tests.lab import guest
+    from nova_stx.tests.lab import migration
+    from nova_stx.tests.lab import outcome as lab_outcome
+    from nova_stx.tests.lab import two_hosts
     from nova_stx.virt.libvirt import migration_policy
 
     started = time.monotonic()
