@@ -44,6 +44,7 @@ import unittest
 import fixtures
 import libvirt
 from oslotest import base
+import testtools.content
 
 from nova_stx import keys
 from nova_stx.tests.lab import guest
@@ -166,6 +167,18 @@ class RealLibvirtTestCase(base.BaseTestCase):
             self.assertEqual(expected, ms, f'at {elapsed:.1f} s')
         self.assertEqual(BANDWIDTH_MIB, outcome.bandwidth_read)
 
+    def report_downtime(self, outcome, target_ms):
+        """Record the real downtime libvirt measured next to its target.
+
+        QEMU's max downtime is a target it switches over by, estimated from
+        the bandwidth just before the pause; on a loaded machine the real
+        pause can exceed it, so it is reported, not asserted.
+        """
+        downtime = outcome.job_stats.get('downtime')
+        self.assertIsInstance(downtime, int)
+        self.addDetail('downtime', testtools.content.text_content(
+            f'real downtime {downtime} ms, target {target_ms} ms'))
+
     def assert_guest_alive(self, host, name):
         """The guest's heartbeat keeps growing in ``host``'s serial log."""
         log = guest.serial_log(host, name)
@@ -205,7 +218,7 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
         self.assertIn(800, [ms for _, ms in outcome.downtimes_read])
         self.assertTrue(outcome.migrated, outcome.error)
         self.assertEqual(lab_outcome.DESTINATION, outcome.where)
-        self.assertLessEqual(outcome.job_stats['downtime'], 800)
+        self.report_downtime(outcome, 800)
 
     def test_fast_migration_completes_untouched(self):
         name = self.start_guest(0)
@@ -223,8 +236,7 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
         # Under 12 s the StarlingX ramp stays at its first step.
         self.assertEqual({plan.steps[0][1]},
                          {ms for _, ms in outcome.downtimes_set})
-        self.assertLessEqual(outcome.job_stats['downtime'],
-                             plan.steps[0][1])
+        self.report_downtime(outcome, plan.steps[0][1])
         self.assertEqual(
             1, len(sent(self.notifier, migration_events.COMPLETE)))
         self.assertEqual([], sent(self.notifier, migration_events.ABORT))
