@@ -26,6 +26,7 @@ from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
 from nova_stx.scheduler.numa import pci as numa_pci
+from nova_stx.scheduler import request_fields
 
 
 def thread_policy_reason(host, spec_obj):
@@ -35,12 +36,12 @@ def thread_policy_reason(host, spec_obj):
     :param spec_obj: the RequestSpec.
     :returns: None or the reason.
     """
-    extra_specs = spec_obj.flavor.extra_specs
-    image_props = spec_obj.image.properties
+    extra_specs = request_fields.extra_specs(spec_obj)
     policies = (extra_specs.get('hw:cpu_policy'),
-                image_props.get('hw_cpu_policy'))
-    thread_policies = (extra_specs.get('hw:cpu_thread_policy'),
-                       image_props.get('hw_cpu_thread_policy'))
+                request_fields.image_property(spec_obj, 'hw_cpu_policy'))
+    thread_policies = (
+        extra_specs.get('hw:cpu_thread_policy'),
+        request_fields.image_property(spec_obj, 'hw_cpu_thread_policy'))
     if (fields.CPUAllocationPolicy.DEDICATED in policies and
             fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies and
             not host.has_threads):
@@ -64,8 +65,9 @@ def limits_for(host_state, spec_obj):
     limits = objects.NUMATopologyLimits(
         cpu_allocation_ratio=host_state.cpu_allocation_ratio,
         ram_allocation_ratio=host_state.ram_allocation_ratio)
-    if 'network_metadata' in spec_obj and spec_obj.network_metadata:
-        limits.network_metadata = spec_obj.network_metadata
+    network = request_fields.field(spec_obj, 'network_metadata')
+    if network:
+        limits.network_metadata = network
     return limits
 
 
@@ -83,7 +85,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
-        requested = spec_obj.numa_topology
+        requested = request_fields.field(spec_obj, 'numa_topology')
         host, why = host_with_policy_check(host_state, spec_obj)
         if why:
             return why
@@ -94,8 +96,8 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
                     'one')
         request = conversions.request_topology(spec_obj)
         limits = limits_for(host_state, spec_obj)
-        pci_requests = spec_obj.pci_requests
-        pci_requests = pci_requests.requests if pci_requests else None
+        pci_requests = request_fields.field(
+            request_fields.field(spec_obj, 'pci_requests'), 'requests')
         stx_limits = from_nova.limits_from_nova(limits)
         verdicts = []
 
