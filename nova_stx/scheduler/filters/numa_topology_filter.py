@@ -17,8 +17,11 @@ itself is :func:`nova_stx.scheduler.numa.fit.fit_host`, which is pure and
 never mutates the request, so the RequestSpec is not cloned per host.
 """
 
+import reprlib
+
 from nova import objects
 from nova.objects import fields
+from nova.pci import stats
 from nova.scheduler import filters
 
 from nova_stx.scheduler.filters import base
@@ -29,42 +32,78 @@ from nova_stx.scheduler.numa import pci as numa_pci
 from nova_stx.scheduler import request_fields
 
 
-def thread_policy_reason(host, spec_obj):
-    """Upstream's whole-host rule: ``require`` needs an SMT host.
-
-    :param host: the host's :class:`model.Host`.
-    :param spec_obj: the RequestSpec.
-    :returns: None or the reason.
-    """
+def requires_smt(spec_obj):
+    """Upstream's whole-host rule applies: dedicated with ``require``."""
     extra_specs = request_fields.extra_specs(spec_obj)
     policies = (extra_specs.get('hw:cpu_policy'),
                 request_fields.image_property(spec_obj, 'hw_cpu_policy'))
     thread_policies = (
         extra_specs.get('hw:cpu_thread_policy'),
         request_fields.image_property(spec_obj, 'hw_cpu_thread_policy'))
-    if (fields.CPUAllocationPolicy.DEDICATED in policies and
-            fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies and
-            not host.has_threads):
-        return ("host has no SMT (hyperthreads) but the 'require' CPU "
-                "thread policy was requested")
-    return None
+    return (fields.CPUAllocationPolicy.DEDICATED in policies and
+            fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies)
 
 
-def host_with_policy_check(host_state, spec_obj):
-    """Convert the host topology and apply the whole-host SMT rule.
+def host_with_policy_check(host_state, spec_obj, requested):
+    """Convert the host topology when needed; apply the whole-host SMT rule.
 
+    The host's topology is read only when the request has a NUMA topology
+    or the SMT rule applies, as upstream reads it: a request that asks for
+    neither is not judged by the host's NUMA data.
+
+    :param requested: whether the RequestSpec has a NUMA topology.
     :returns: ``(host, reason)``: the :class:`model.Host` (or None) and the
-        reason the host fails :func:`thread_policy_reason` (or None).
+        reason the host fails the SMT rule (or None).
     """
+    smt = requires_smt(spec_obj)
+    if not (requested or smt):
+        return None, None
     host = conversions.host_topology(host_state)
-    return host, host and thread_policy_reason(host, spec_obj)
+    if smt and host and not host.has_threads:
+        return host, ("host has no SMT (hyperthreads) but the 'require' "
+                      "CPU thread policy was requested")
+    return host, None
+
+
+def _ratio(host_state, name):
+    value = getattr(host_state, name, None)
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+            not value >= 0):
+        raise base.MalformedHostData(
+            f'{name}={reprlib.repr(value)} is not a number >= 0')
+    return value
+
+
+def _pci_candidates(host_state):
+    """Check the host data a PCI request reads; return the candidates."""
+    pci_stats = host_state.pci_stats
+    if pci_stats is not None and not isinstance(pci_stats,
+                                                stats.PciDeviceStats):
+        raise base.MalformedHostData(
+            f'pci_stats is a {type(pci_stats).__name__}, not a '
+            f'PciDeviceStats')
+    candidates = host_state.allocation_candidates
+    if not isinstance(candidates, list):
+        raise base.MalformedHostData(
+            f'allocation_candidates={reprlib.repr(candidates)} is not a '
+            f'list')
+    for index, candidate in enumerate(candidates):
+        if not (isinstance(candidate, dict) and
+                isinstance(candidate.get('mappings'), dict)):
+            raise base.MalformedHostData(
+                f'allocation candidate {index} has no mappings: '
+                f'{reprlib.repr(candidate)}')
+    return candidates
 
 
 def limits_for(host_state, spec_obj):
-    """Build the ``NUMATopologyLimits`` the compute claim will read."""
+    """Build the ``NUMATopologyLimits`` the compute claim will read.
+
+    :raises base.MalformedHostData: an allocation ratio is not a number.
+    """
     limits = objects.NUMATopologyLimits(
-        cpu_allocation_ratio=host_state.cpu_allocation_ratio,
-        ram_allocation_ratio=host_state.ram_allocation_ratio)
+        cpu_allocation_ratio=_ratio(host_state, 'cpu_allocation_ratio'),
+        ram_allocation_ratio=_ratio(host_state, 'ram_allocation_ratio'))
     network = request_fields.field(spec_obj, 'network_metadata')
     if network:
         limits.network_metadata = network
@@ -86,7 +125,8 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
 
     def check(self, host_state, spec_obj):
         requested = request_fields.field(spec_obj, 'numa_topology')
-        host, why = host_with_policy_check(host_state, spec_obj)
+        host, why = host_with_policy_check(host_state, spec_obj,
+                                           bool(requested))
         if why:
             return why
         if not requested:
@@ -109,6 +149,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return verdict.fits
 
         if pci_requests:
+            _pci_candidates(host_state)
             good = self.filter_candidates(host_state, candidate_fits)
         else:
             # NOTE(nova-stx): without PCI requests the fit does not depend
