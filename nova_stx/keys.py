@@ -76,11 +76,12 @@ def shown(value):
     Control characters and lone surrogates are escaped; a long value keeps
     its start and end and says how long it was.
     """
-    if isinstance(value, int) and not isinstance(value, bool):
-        digits = value.bit_length() * 0.30103
-        if digits > MAX_INTEGER_DIGITS:
-            return f'an integer of about {int(digits) + 1} digits'
-    text = value if isinstance(value, str) else str(value)
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:
+        # NOTE(nova-stx): an int beyond Python's int-to-text digit limit.
+        return (f'an integer of about {int(value.bit_length() * 0.30103)} '
+                f'digits')
     if len(text) > _SHOWN:
         half = _SHOWN // 2 - 2
         return (f'{_printable(text[:half])}...{_printable(text[-half:])} '

@@ -74,26 +74,32 @@ def _ratio(host_state, name):
     return value
 
 
-def _pci_candidates(host_state):
-    """Check the host data a PCI request reads; return the candidates."""
+def check_candidates(host_state, pci):
+    """Check the allocation candidates (and PCI stats) the fit reads.
+
+    :param pci: whether the request has PCI devices, so that the fit reads
+        ``pci_stats`` and each candidate's ``mappings``.
+    :raises base.MalformedHostData: they are not what Nova makes.
+    """
+    candidates = host_state.allocation_candidates
+    if not isinstance(candidates, list):
+        raise base.MalformedHostData(
+            f'allocation_candidates={reprlib.repr(candidates)} is not a '
+            f'list')
+    if not pci:
+        return
     pci_stats = host_state.pci_stats
     if pci_stats is not None and not isinstance(pci_stats,
                                                 stats.PciDeviceStats):
         raise base.MalformedHostData(
             f'pci_stats is a {type(pci_stats).__name__}, not a '
             f'PciDeviceStats')
-    candidates = host_state.allocation_candidates
-    if not isinstance(candidates, list):
-        raise base.MalformedHostData(
-            f'allocation_candidates={reprlib.repr(candidates)} is not a '
-            f'list')
     for index, candidate in enumerate(candidates):
         if not (isinstance(candidate, dict) and
                 isinstance(candidate.get('mappings'), dict)):
             raise base.MalformedHostData(
                 f'allocation candidate {index} has no mappings: '
                 f'{reprlib.repr(candidate)}')
-    return candidates
 
 
 def limits_for(host_state, spec_obj):
@@ -125,6 +131,13 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
 
     def check(self, host_state, spec_obj):
         requested = request_fields.field(spec_obj, 'numa_topology')
+        pci_requests = request_fields.field(
+            request_fields.field(spec_obj, 'pci_requests'), 'requests')
+        if requested:
+            # NOTE(nova-stx): the host data the fit reads is checked
+            # before the host is judged on any of it.
+            limits = limits_for(host_state, spec_obj)
+            check_candidates(host_state, bool(pci_requests))
         host, why = host_with_policy_check(host_state, spec_obj,
                                            bool(requested))
         if why:
@@ -135,9 +148,6 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return ('no host NUMA topology while the instance requests '
                     'one')
         request = conversions.request_topology(spec_obj)
-        limits = limits_for(host_state, spec_obj)
-        pci_requests = request_fields.field(
-            request_fields.field(spec_obj, 'pci_requests'), 'requests')
         stx_limits = from_nova.limits_from_nova(limits)
         verdicts = []
 
@@ -149,7 +159,6 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return verdict.fits
 
         if pci_requests:
-            _pci_candidates(host_state)
             good = self.filter_candidates(host_state, candidate_fits)
         else:
             # NOTE(nova-stx): without PCI requests the fit does not depend
