@@ -142,3 +142,15 @@ def register_opts(conf):
 
 def list_opts():
     return [(GROUP, OPTS)]
+
+
+def check_opts(conf):
+    """Return problems of these options taken together (see conf.check)."""
+    stx = conf.nova_stx
+    low = stx.tenant_live_migration_timeout_min
+    high = stx.tenant_live_migration_timeout_max
+    if low > high:
+        return [f'[nova_stx] tenant_live_migration_timeout_min ({low}) is '
+                f'greater than tenant_live_migration_timeout_max ({high}): '
+                f'set the minimum at most the maximum.']
+    return []
