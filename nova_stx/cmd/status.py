@@ -152,12 +152,18 @@ def main(argv=None):
     try:
         conf(args=argv, project='nova',
              version=nova_version.versions_text())
-    except (cfg.Error, OSError, UnicodeDecodeError) as exc:
+    except (cfg.Error, OSError, ValueError) as exc:
         # NOTE(nova-stx): a nova.conf that cannot be read is a failure of
         # the check, reported on one line (oslo.config raises it with a
         # multi-line traceback otherwise).
         print(f'nova-stx-status: error: {cli.one_line(exc)}',
               file=sys.stderr)
+        return int(Code.FAILURE)
+    except SystemExit as exc:
+        # NOTE(nova-stx): oslo.config exits 1 on a bad command-line value
+        # after printing why; that is a usage error here.
+        if exc.code in (0, None):
+            raise
         return int(Code.FAILURE)
     # NOTE(nova-stx): oslo.upgradecheck's --json reads its module CONF.
     upgradecheck.CONF = conf

@@ -20,7 +20,9 @@ the fix; empty when all is well.
 import difflib
 import importlib
 import json
+import os
 import shutil
+import sys
 
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
@@ -136,7 +138,10 @@ def compute_driver(conf):
             f'extension needs libvirt; set compute_driver = '
             f'{COMPUTE_DRIVER} on libvirt compute hosts.'))]
     problems = []
-    if shutil.which('nova-compute-stx') is None:
+    # NOTE(nova-stx): console scripts sit next to the environment's
+    # Python, which need not be on PATH (a virtualenv, kolla's image).
+    if shutil.which('nova-compute-stx') is None and shutil.which(
+            'nova-compute-stx', path=os.path.dirname(sys.executable)) is None:
         problems.append((Code.FAILURE, (
             f'compute_driver = {COMPUTE_DRIVER} loads only under '
             f'nova-compute-stx, which is not on PATH: install nova-stx in '
