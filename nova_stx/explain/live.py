@@ -72,7 +72,8 @@ def host_states(ctxt=None):
                 nodes = objects.ComputeNodeList.get_all(cctxt)
                 services = {s.host: s for s in
                             objects.ServiceList.get_by_binary(
-                                cctxt, 'nova-compute')}
+                                cctxt, 'nova-compute',
+                                include_disabled=True)}
         except Exception as exc:
             raise LiveFleetError(
                 f'cannot read the database of cell {cell.name or cell.uuid}'
