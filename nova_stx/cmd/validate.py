@@ -126,6 +126,7 @@ class Validate(cli.Lister):
         for source, props in cli.properties_from_args(args).items():
             for name, value in props.items():
                 inputs.check_text(name, f'--{source}-property {name!r}')
+                inputs.check_text(value, f'--{source}-property {name!r}')
             properties[source].update(props)
         if not any(properties.values()):
             raise cli.UsageError(

@@ -104,6 +104,9 @@ def _count(data, name, where, default=0):
 
 def _siblings(cpus, threads, explicit, where):
     if explicit is not None:
+        if not isinstance(explicit, list):
+            raise FleetError(f'{where}: siblings must be a list of CPU '
+                             f'sets')
         groups = [cpuset(s, where, 'siblings') for s in explicit]
         covered = set().union(*groups)
         if covered != cpus or sum(map(len, groups)) != len(covered):
@@ -117,7 +120,11 @@ def _siblings(cpus, threads, explicit, where):
 
 def _pages(data, memory_mb, where):
     huge = {}
-    for size, pool in (data.get('hugepages') or {}).items():
+    pools = data.get('hugepages') or {}
+    if not isinstance(pools, dict):
+        raise FleetError(f'{where}: hugepages must map page sizes to '
+                         f'counts')
+    for size, pool in pools.items():
         size_kb = page_size_kb(size, where)
         if not isinstance(pool, dict):
             pool = {'total': pool}
