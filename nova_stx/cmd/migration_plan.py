@@ -121,6 +121,18 @@ def fields(plan):
     ]
 
 
+def render_text(plan):
+    """Return the plan as ``field: value`` lines (the demo prints it)."""
+    lines = []
+    for name, value in fields(plan):
+        text = value.human_readable() if hasattr(
+            value, 'human_readable') else str(value)
+        first, *rest = text.splitlines() or ['']
+        lines.append(f'{name + ":":<22}{first}')
+        lines += [' ' * 22 + line for line in rest]
+    return '\n'.join(lines)
+
+
 class MigrationPlan(cli.ShowOne):
     """Show the max downtime, timeout, action and ramp of a migration.
 
