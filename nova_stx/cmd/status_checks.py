@@ -78,17 +78,19 @@ def filters(conf):
     fs = conf.filter_scheduler
     enabled = list(fs.enabled_filters)
     classes, problems = _available_classes(fs.available_filters)
-    for name in enabled:
-        if name in classes:
-            continue
-        if name.startswith('Stx') and STX_AVAILABLE not in (
-                fs.available_filters):
-            fix = (f'add "available_filters = {STX_AVAILABLE}" next to '
-                   f'Nova\'s own entry')
-        else:
-            close = difflib.get_close_matches(name, list(classes), n=1)
-            fix = (f'did you mean {close[0]}?' if close else
-                   'remove it or make it available')
+    missing = [name for name in enabled if name not in classes]
+    ours = [name for name in missing if name.startswith('Stx')]
+    if ours and STX_AVAILABLE not in fs.available_filters:
+        problems.append((Code.FAILURE, (
+            f'[filter_scheduler] enabled_filters names {", ".join(ours)}, '
+            f'which no available_filters entry provides (the scheduler '
+            f'will not start): add "available_filters = {STX_AVAILABLE}" '
+            f"next to Nova's own entry.")))
+        missing = [name for name in missing if name not in ours]
+    for name in missing:
+        close = difflib.get_close_matches(name, list(classes), n=1)
+        fix = (f'did you mean {close[0]}?' if close else
+               'remove it or make it available.')
         problems.append((Code.FAILURE, (
             f'[filter_scheduler] enabled_filters names {name}, which no '
             f'available_filters entry provides (the scheduler will not '

@@ -123,8 +123,9 @@ class BrokenConfigsTest(StatusTestCase):
                 'available_filters = nova_stx.scheduler.filters.all_filters'
                 '\n', ''),
             'Scheduler filters',
-            'names StxVCpuModelFilter, which no available_filters entry '
-            'provides', 'add "available_filters = '
+            'names StxVCpuModelFilter, StxHugepageFilter, '
+            'StxCPUPinningFilter, StxNUMATopologyFilter, which no '
+            'available_filters entry provides', 'add "available_filters = '
             'nova_stx.scheduler.filters.all_filters"', roles=('scheduler',))
 
     def test_misspelt_filter(self):
