@@ -66,15 +66,24 @@ _ASCII_SPACE = ' \t\n\r\x0b\x0c'
 _SHOWN = 64
 
 
-def _printable(text):
-    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+def _escaped(chars, budget):
+    """Escape ``chars`` one by one while the result fits ``budget``."""
+    out = []
+    for char in chars:
+        piece = char if char.isprintable() else repr(char)[1:-1]
+        budget -= len(piece)
+        if budget < 0:
+            break
+        out.append(piece)
+    return out
 
 
 def shown(value):
     """``value`` as an error text shows it: printable and short.
 
-    Control characters and lone surrogates are escaped; a long value keeps
-    its start and end and says how long it was.
+    Control characters and lone surrogates are escaped; a value longer
+    than 64 characters once escaped keeps its start and end and says how
+    long it was.
     """
     try:
         text = value if isinstance(value, str) else str(value)
@@ -82,11 +91,13 @@ def shown(value):
         # NOTE(nova-stx): an int beyond Python's int-to-text digit limit.
         return (f'an integer of about {int(value.bit_length() * 0.30103)} '
                 f'digits')
-    if len(text) > _SHOWN:
-        half = _SHOWN // 2 - 2
-        return (f'{_printable(text[:half])}...{_printable(text[-half:])} '
-                f'({len(text)} characters)')
-    return _printable(text)
+    whole = _escaped(text[:_SHOWN + 1], _SHOWN)
+    if len(whole) == len(text):
+        return ''.join(whole)
+    half = _SHOWN // 2 - 2
+    head = ''.join(_escaped(text[:half], half))
+    tail = ''.join(reversed(_escaped(reversed(text[-half:]), half)))
+    return f'{head}...{tail} ({len(text)} characters)'
 
 
 class InvalidValue(ValueError):

@@ -21,6 +21,8 @@ scheduler.
 
 import reprlib
 
+from oslo_versionedobjects import fields as ovo_fields
+
 from nova_stx.scheduler.numa import model
 
 # NOTE(nova-stx): Nova's objects keep each field in the instance attribute
@@ -56,6 +58,8 @@ def _int(value, what, name, error, minimum=0):
 # Host data is checked on purpose, with a text that says what is wrong,
 # rather than judged by whatever the arithmetic happens to do with it.
 _SETS = (set, frozenset)
+_COERCED_SET = ovo_fields.CoercedSet
+_COERCED_LIST = ovo_fields.CoercedList
 _LISTS = (list, tuple)
 _INTS = {int}
 
@@ -76,8 +80,7 @@ def _count(value, what, name):
 
 
 def _is_cpu_ids(values):
-    return not values or (set(map(type, values)) == _INTS and
-                          min(values) >= 0)
+    return set(map(type, values)) <= _INTS
 
 
 def _are_sets(values):
@@ -87,9 +90,15 @@ def _are_sets(values):
 def _check_cpus(what, cpuset, pcpuset, pinned, siblings):
     """Raise unless the CPU fields are sets of CPU ids (siblings a list).
 
-    One pass over the union in the common case; field by field only to
-    name the wrong one.
+    Free for the containers Nova's field properties store, one pass over
+    the union for other sets, field by field only to name the wrong one.
     """
+    # NOTE(nova-stx): a value assigned through a field property is stored
+    # as oslo.versionedobjects' CoercedSet / CoercedList, whose elements
+    # the field coerced (ints, sets of ints) and keeps coercing on change.
+    if (cpuset.__class__ is pcpuset.__class__ is pinned.__class__ is
+            _COERCED_SET and siblings.__class__ is _COERCED_LIST):
+        return
     if (isinstance(cpuset, _SETS) and isinstance(pcpuset, _SETS) and
             isinstance(pinned, _SETS) and isinstance(siblings, _LISTS) and
             _are_sets(siblings) and

@@ -51,7 +51,7 @@ BAD_CELL_FIELDS = {
     'memory': (1.5, '4096', True, None, -1),
     'memory_usage': (0.5, '0', None),
     'cpu_usage': (-1, 2.0, False),
-    'cpuset': ('abc', [0, 1], {0.5}, {'0'}, {-1}, 5, None),
+    'cpuset': ('abc', [0, 1], {0.5}, {'0'}, 5, None),
     'pcpuset': ('0-3', (0, 1), {True}, {None}, 7),
     'pinned_cpus': ([0], {'1'}, 'x', 3.0),
     'siblings': (['01', '23'], [0, 1], 5, [{0, 'a'}], None, [[0, 1]]),

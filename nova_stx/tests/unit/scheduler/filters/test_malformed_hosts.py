@@ -116,8 +116,8 @@ class MalformedHostTestCase(fakes.TestCase):
     def test_cell_sets_of_non_integers(self):
         self._cell_rejected("host cell 0: pcpuset={'0'} is not a set of CPU "
                             "ids", pcpuset={'0'})
-        self._cell_rejected('host cell 0: pinned_cpus={-1} is not a set of '
-                            'CPU ids', pinned_cpus={-1})
+        self._cell_rejected('host cell 0: pinned_cpus={None} is not a set '
+                            'of CPU ids', pinned_cpus={None})
         self._cell_rejected('host cell 0: pinned_cpus=[0] is not a set of '
                             'CPU ids', pinned_cpus=[0])
 
