@@ -222,7 +222,9 @@ def _cannot_run(driver, cpu, arch):
             # checks a KVM guest's CPU when it starts it.
             LOG.warning('libvirt cannot compare CPUs here: %s', exc)
             return None
-        return exc.get_error_message()
+        # NOTE(nova-stx): never None: an error must not read as "can run".
+        return (exc.get_error_message() or str(exc) or
+                f'libvirt error {exc.get_error_code()}')
     if stx_cpu.runs(result):
         return None
     return (f'libvirt says the {virt_type} hypervisor cannot provide it '
