@@ -16,8 +16,9 @@ Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
 ``nova-compute-stx`` command (see :mod:`nova_stx.virt.libvirt.alias`).
 
 The guest's vCPU model (``hw:cpu_model``) and HPET (``hw:hpet``) are
-applied over Nova's ``spawn``, ``_get_guest_config`` and ``_compare_cpu``
-(see :mod:`nova_stx.virt.libvirt.guest_config`).
+applied over Nova's ``spawn``, ``_get_guest_config``, ``_compare_cpu`` and
+``migrate_disk_and_power_off`` (see
+:mod:`nova_stx.virt.libvirt.guest_config`).
 
 Three of Nova's private live-migration seams are overridden, each calling
 ``super()``:
@@ -109,6 +110,17 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         if guest_config.compare_cpu(self, guest_cpu, instance):
             return None
         return super()._compare_cpu(guest_cpu, host_cpu_str, instance)
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        # NOTE(nova-stx): the new flavor against the image's vCPU model,
+        # before the guest stops or a disk moves.
+        guest_config.check_resize(instance, flavor)
+        return super().migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info,
+            block_device_info=block_device_info, timeout=timeout,
+            retry_interval=retry_interval)
 
     # --- live migration ---------------------------------------------------
 

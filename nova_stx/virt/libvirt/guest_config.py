@@ -25,6 +25,8 @@ key is set.
 * ``_get_guest_config``: after Nova has built the guest config, sets the
   ``<cpu>`` mode, model and features and the HPET timer, and records the
   CPU in ``instance.vcpu_model`` as Nova does for its own.
+* ``migrate_disk_and_power_off``: a resize whose new flavor conflicts
+  with the image's model is rolled back before the guest stops.
 * ``_compare_cpu``: Nova skips the check for TCG (``virt_type = qemu``);
   for an instance with a nova-stx model the destination asks its libvirt
   (for TCG) whether it can run the model, so a live migration to a host
@@ -92,6 +94,22 @@ def check_spawn(driver, instance, image_meta):
     except exception.InvalidInput as exc:
         raise exception.BuildAbortException(
             instance_uuid=instance.uuid, reason=exc.format_message())
+
+
+def check_resize(instance, flavor):
+    """Refuse a resize whose new flavor conflicts with the image's model.
+
+    :param flavor: the new flavor.
+    :raises exception.InstanceFaultRollback: wrapping the reason; Nova
+        then leaves the instance running on its host, with the fault.
+    """
+    try:
+        stx_cpu.describe(flavor.extra_specs,
+                         migration_policy.strip_image_prefix(
+                             instance.system_metadata))
+    except keys.InvalidValue as exc:
+        raise exception.InstanceFaultRollback(
+            inner_exception=exception.InvalidInput(reason=str(exc)))
 
 
 def apply(driver, instance, image_meta, guest):

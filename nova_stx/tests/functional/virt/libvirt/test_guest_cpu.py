@@ -59,8 +59,8 @@ def libvirt_runs(hostname, model):
             family.index(model) <= family.index(host_model))
 
 
-class GuestCpuModelTest(libvirt_base.LibvirtMigrationMixin,
-                        base.StxServersTestBase):
+class GuestCpuTestBase(libvirt_base.LibvirtMigrationMixin,
+                       base.StxServersTestBase):
 
     ADMIN_API = True
     STX_FILTERS = ['StxVCpuModelFilter']
@@ -153,6 +153,25 @@ class GuestCpuModelTest(libvirt_base.LibvirtMigrationMixin,
             expected_attrs=['vcpu_model'])
         return instance.vcpu_model
 
+    def _migrate_to(self, server, host, force=False):
+        self.src = self.computes[server['OS-EXT-SRV-ATTR:host']]
+        self.dest = self.computes[host]
+        self.server = server
+        body = {'os-migrateLive': {'host': host, 'block_migration': 'auto'}}
+        api = self.admin_api
+        if force:
+            # NOTE(nova-stx): 2.30-2.67 may force a host past the
+            # scheduler; only the compute's own checks then stand.
+            body['os-migrateLive']['force'] = True
+            api.microversion = '2.30'
+        try:
+            api.post_server_action(server['id'], body)
+        finally:
+            api.microversion = self.microversion
+
+
+class GuestCpuModelTest(GuestCpuTestBase):
+
     def test_boot_lands_on_a_compatible_host_with_the_model(self):
         self.start('host-nehalem', 'host-skylake')
         server = self.boot({MODEL.flavor: 'Haswell'})
@@ -205,22 +224,6 @@ class GuestCpuModelTest(libvirt_base.LibvirtMigrationMixin,
                       'failures', server['fault']['message'])
         self.assertEqual([], self.domains('host-degraded'))
 
-    def _migrate_to(self, server, host, force=False):
-        self.src = self.computes[server['OS-EXT-SRV-ATTR:host']]
-        self.dest = self.computes[host]
-        self.server = server
-        body = {'os-migrateLive': {'host': host, 'block_migration': 'auto'}}
-        api = self.admin_api
-        if force:
-            # NOTE(nova-stx): 2.30-2.67 may force a host past the
-            # scheduler; only the compute's own checks then stand.
-            body['os-migrateLive']['force'] = True
-            api.microversion = '2.30'
-        try:
-            api.post_server_action(server['id'], body)
-        finally:
-            api.microversion = self.microversion
-
     def test_live_migration_older_refused_newer_accepted(self):
         self.start('host-nehalem', 'host-haswell', 'host-skylake')
         server = self.boot({MODEL.flavor: 'Haswell'}, host='host-haswell')
@@ -267,6 +270,17 @@ class GuestCpuModelTest(libvirt_base.LibvirtMigrationMixin,
         self.assertEqual(('custom', 'Haswell'),
                          (vcpu_model.mode, vcpu_model.model))
 
+    def test_image_model_the_scheduler_cannot_see_lands_where_it_runs(self):
+        # More free RAM: the scheduler, blind to hw_cpu_model, tries
+        # host-nehalem first; its libvirt cannot run Haswell.
+        self.start('host-nehalem', 'host-skylake',
+                   **{'host-nehalem': 16777216})
+        server = self.boot({}, image_properties={MODEL.image: 'Haswell'})
+        self.assertEqual('host-skylake', server['OS-EXT-SRV-ATTR:host'])
+        self.assertIn(('host-nehalem', 'Haswell'), self.compared)
+        self.assertEqual(('custom', 'Haswell'),
+                         self.domain_cpu('host-skylake', server))
+
     def test_hpet_reaches_the_domain(self):
         self.start('host-nehalem')
         for value, present in (('true', 'yes'), ('false', 'no')):
@@ -283,3 +297,29 @@ class GuestCpuModelTest(libvirt_base.LibvirtMigrationMixin,
         self.assertEqual(('host-model', None),
                          self.domain_cpu('host-nehalem', server))
         self.assertEqual([], self.compared)
+
+
+class GuestCpuResizeTest(GuestCpuTestBase):
+    """A resize, with RPC casts as casts, as in production."""
+
+    # NOTE(nova-stx): with casts made calls, the source compute's
+    # rolled-back failure would travel back up into the destination's
+    # prep_resize and be rescheduled from there, which production
+    # never does.
+    CAST_AS_CALL = False
+
+    def test_resize_to_a_conflicting_flavor_is_rolled_back(self):
+        self.start('host-haswell', 'host-skylake')
+        server = self.boot({}, image_properties={MODEL.image: 'Haswell'},
+                           host='host-haswell')
+        flavor_id = self._create_flavor(extra_spec={MODEL.flavor: 'Nehalem'})
+        self.api.post_server_action(server['id'],
+                                    {'resize': {'flavorRef': flavor_id}})
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('host-haswell', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.domains('host-skylake'))
+        self.assertIn("Setting instance back to active after: Instance "
+                      "rollback performed due to: Invalid input received: "
+                      "hw_cpu_model must equal the flavor's hw:cpu_model "
+                      "'Nehalem'", self.stdlog.logger.output)

@@ -440,6 +440,35 @@ class SpawnTest(GuestConfigTestCase):
         self.assertEqual([], self.compared)
 
 
+class ResizeTest(GuestConfigTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.nova_migrate = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, 'migrate_disk_and_power_off')).mock
+
+    def resize(self, new_specs, image_props):
+        instance, _ = make_instance({}, image_props)
+        flavor = objects.Flavor(extra_specs=new_specs)
+        return self.drvr.migrate_disk_and_power_off(
+            nova_context.get_admin_context(), instance, 'dest', flavor, [])
+
+    def test_new_flavor_conflicting_with_image_rolls_back(self):
+        exc = self.assertRaises(exception.InstanceFaultRollback, self.resize,
+                                {MODEL.flavor: 'Nehalem'},
+                                {MODEL.image: 'Haswell'})
+        self.assertIsInstance(exc.inner_exception, exception.InvalidInput)
+        self.assertIn("hw_cpu_model must equal the flavor's hw:cpu_model "
+                      "'Nehalem'", str(exc.inner_exception))
+        self.nova_migrate.assert_not_called()
+
+    def test_compatible_resize_is_novas(self):
+        self.resize({MODEL.flavor: 'Haswell'}, {MODEL.image: 'Haswell'})
+        self.nova_migrate.assert_called_once_with(
+            mock.ANY, mock.ANY, 'dest', mock.ANY, [], block_device_info=None,
+            timeout=0, retry_interval=0)
+
+
 class CompareCpuTest(GuestConfigTestCase):
     """Nova's live-migration CPU check on the destination."""
 
@@ -492,7 +521,8 @@ class CompareCpuTest(GuestConfigTestCase):
 class SignatureDriftTest(test.NoDBTestCase):
     """Nova's code the guest-config seams override or call."""
 
-    OVERRIDES = ('spawn', '_get_guest_config', '_compare_cpu')
+    OVERRIDES = ('spawn', '_get_guest_config', '_compare_cpu',
+                 'migrate_disk_and_power_off')
     CALLED = {
         '_check_emulation_arch': ['self', 'image_meta'],
         '_get_guest_cpu_model_config': ['self', 'flavor', 'arch'],
