@@ -169,8 +169,11 @@ class NoKeyTest(GuestConfigTestCase):
     ]
 
     def test_guest_xml_equals_novas(self):
+        defaults = {'cpu_mode': None, 'cpu_models': [],
+                    'cpu_model_extra_flags': []}
         for virt_type, libvirt_opts, image, extra_specs in self.CASES:
-            self.flags(virt_type=virt_type, group='libvirt', **libvirt_opts)
+            self.flags(virt_type=virt_type, group='libvirt',
+                       **dict(defaults, **libvirt_opts))
             instance, image_meta = make_instance(extra_specs, image)
             nova_xml = self.xml(self.nova, instance.obj_clone(), image_meta)
             stx_xml = self.xml(self.drvr, instance.obj_clone(), image_meta)
