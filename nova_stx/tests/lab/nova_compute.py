@@ -47,28 +47,56 @@ _EXPECTED_ATTRS = ('system_metadata', 'metadata', 'numa_topology',
                    'resources')
 
 
-def make_instance(extra_specs=None, image_props=None, memory_mb=MEMORY_MIB):
-    """Return ``(instance, image_meta)`` for a 1-vCPU direct-boot guest.
+class FrozenTime:
+    """Stands in for ``nova.virt.driver.time``: Nova writes the instance's
+    creation time into the domain XML, which two XMLs compared byte for
+    byte must share."""
+
+    @staticmethod
+    def time():
+        return 1767225600.0
+
+
+def make_instance(extra_specs=None, image_props=None, memory_mb=MEMORY_MIB,
+                  vcpus=1, page_kib=None, direct_boot=True,
+                  instance_uuid=None):
+    """Return ``(instance, image_meta)`` as the compute node sees them.
 
     :param extra_specs: flavor extra specs.
     :param image_props: image properties; Nova keeps all of them in the
         instance's system metadata and the ones it knows in
         ``image_meta``.
+    :param page_kib: back the guest's one NUMA cell with pages of this
+        size (pinned CPUs); None: no NUMA topology.
+    :param direct_boot: give the instance a kernel, booted directly (as an
+        image with ``kernel_id`` is); else it boots from its disk.
+    :param instance_uuid: a fixed UUID; a new one by default.
     """
     image_props = dict(image_props or {})
     flavor = objects.Flavor(
-        name='lab', flavorid='lab', id=1, memory_mb=memory_mb, vcpus=1,
+        name='lab', flavorid='lab', id=1, memory_mb=memory_mb, vcpus=vcpus,
         root_gb=0, ephemeral_gb=0, swap=0, rxtx_factor=1.0, vcpu_weight=0,
         disabled=False, is_public=True, description=None,
         extra_specs=dict(extra_specs or {}))
     image_id = str(uuid.uuid4())
     instance = fake_instance.fake_instance_obj(
-        nova_context.get_admin_context(), uuid=str(uuid.uuid4()),
-        flavor=flavor, memory_mb=memory_mb, vcpus=1, root_gb=0,
-        ephemeral_gb=0, kernel_id=str(uuid.uuid4()), ramdisk_id='',
-        image_ref=image_id, numa_topology=None, vcpu_model=None,
+        nova_context.get_admin_context(),
+        uuid=instance_uuid or str(uuid.uuid4()), flavor=flavor,
+        memory_mb=memory_mb, vcpus=vcpus, root_gb=0, ephemeral_gb=0,
+        kernel_id=str(uuid.uuid4()) if direct_boot else None,
+        ramdisk_id='' if direct_boot else None, image_ref=image_id,
+        vcpu_model=None, os_type='linux',
         system_metadata={f'image_{k}': v for k, v in image_props.items()},
         expected_attrs=list(_EXPECTED_ATTRS))
+    # NOTE(nova-stx): fake_instance_obj takes extras from a database row.
+    instance.numa_topology = None
+    if page_kib:
+        cpus = set(range(vcpus))
+        instance.numa_topology = objects.InstanceNUMATopology(cells=[
+            objects.InstanceNUMACell(
+                id=0, cpuset=set(), pcpuset=cpus, memory=memory_mb,
+                pagesize=page_kib, cpu_policy='dedicated',
+                cpu_pinning={cpu: cpu for cpu in cpus})])
     known = {k: v for k, v in image_props.items()
              if k in objects.ImageMetaProps.fields}
     image_meta = objects.ImageMeta.from_dict({

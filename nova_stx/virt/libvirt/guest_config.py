@@ -62,14 +62,15 @@ def _unavailable(effects, why):
                f'{effects.model} ({key}): {why}')
 
 
-def guest_effects(instance):
+def guest_effects(instance, flavor=None):
     """Return the :class:`~.guest_cpu.Effects` of ``instance``'s keys.
 
+    :param flavor: a flavor to read instead of the instance's (a resize).
     :raises exception.InvalidInput: a conflict or an invalid value.
     """
     try:
         return stx_cpu.describe(
-            instance.flavor.extra_specs,
+            (flavor or instance.flavor).extra_specs,
             migration_policy.strip_image_prefix(instance.system_metadata))
     except keys.InvalidValue as exc:
         raise exception.InvalidInput(reason=str(exc))
@@ -104,12 +105,9 @@ def check_resize(instance, flavor):
         then leaves the instance running on its host, with the fault.
     """
     try:
-        stx_cpu.describe(flavor.extra_specs,
-                         migration_policy.strip_image_prefix(
-                             instance.system_metadata))
-    except keys.InvalidValue as exc:
-        raise exception.InstanceFaultRollback(
-            inner_exception=exception.InvalidInput(reason=str(exc)))
+        guest_effects(instance, flavor)
+    except exception.InvalidInput as exc:
+        raise exception.InstanceFaultRollback(inner_exception=exc)
 
 
 def apply(driver, instance, image_meta, guest):

@@ -57,6 +57,7 @@ from nova_stx.tests.lab import nova_compute
 from nova_stx.tests.lab import preflight
 from nova_stx.tests.lab import two_hosts
 from nova_stx.tests.lab import watchdog
+from nova_stx.virt.libvirt import guest_cpu
 
 CONF = nova_conf.CONF
 MODEL = keys.CPU_MODEL.flavor
@@ -77,14 +78,6 @@ SIGNATURES = {
 ALWAYS_SET = {'hypervisor'}
 
 
-class _FrozenTime:
-    """Nova's instance metadata records the creation time in the XML."""
-
-    @staticmethod
-    def time():
-        return 1767225600.0
-
-
 def kvm_unavailable(lab_host):
     """Why libvirt on ``lab_host`` cannot run KVM host-passthrough guests.
 
@@ -97,9 +90,7 @@ def kvm_unavailable(lab_host):
         return f'libvirt has no KVM here: {exc.get_error_message()}'
     finally:
         conn.close()
-    modes = {m.get('name'): m.get('supported')
-             for m in ElementTree.fromstring(caps).iterfind('./cpu/mode')}
-    if modes.get('host-passthrough') != 'yes':
+    if not guest_cpu.passthrough_supported(caps):
         return 'libvirt offers no host-passthrough for KVM guests here'
     return None
 
@@ -140,7 +131,7 @@ class RealGuestCpuTest(base.BaseTestCase):
         self.instances = os.path.join(self.lab.root,
                                       f'instances-{next(self._names)}')
         self.useFixture(fixtures.MockPatch('nova.virt.driver.time',
-                                           _FrozenTime))
+                                           nova_compute.FrozenTime))
         self.addCleanup(self._remove_guests)
 
     def _remove_guests(self):

@@ -30,13 +30,13 @@ from nova import test
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.fixtures import libvirt_data
-from nova.tests.unit import fake_instance
 from nova.virt import fake
 from nova.virt.libvirt import blockinfo
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_stx import keys
+from nova_stx.tests.lab import nova_compute
 from nova_stx.virt.libvirt import driver
 from nova_stx.virt.libvirt import guest_config
 
@@ -46,44 +46,11 @@ NOVA_HPET = HPET.overrides_nova
 GIB_KIB = 1024 * 1024
 
 
-class _FrozenTime:
-    """Nova records the instance's creation time in the XML."""
-
-    @staticmethod
-    def time():
-        return 1767225600.0
-
-
 def make_instance(extra_specs=None, image_props=None, page_kib=None):
-    """An instance as the compute node sees it, and its ImageMeta."""
-    image_props = dict(image_props or {})
-    flavor = objects.Flavor(
-        name='m1', flavorid='1', id=1, memory_mb=2048, vcpus=2, root_gb=1,
-        ephemeral_gb=0, swap=0, rxtx_factor=1.0, vcpu_weight=None,
-        extra_specs=dict(extra_specs or {}))
-    numa = None
-    if page_kib:
-        numa = objects.InstanceNUMATopology(cells=[
-            objects.InstanceNUMACell(id=0, cpuset=set(), pcpuset={0, 1},
-                                     memory=2048, pagesize=page_kib,
-                                     cpu_policy='dedicated',
-                                     cpu_pinning={0: 0, 1: 1})])
-    instance = fake_instance.fake_instance_obj(
-        nova_context.get_admin_context(), flavor=flavor, memory_mb=2048,
-        vcpus=2, root_gb=1, ephemeral_gb=0, image_ref=uuids.image,
-        uuid=uuids.instance,
-        vcpu_model=None, os_type='linux',
-        system_metadata={f'image_{k}': v for k, v in image_props.items()},
-        expected_attrs=['system_metadata', 'metadata', 'numa_topology',
-                        'vcpu_model', 'pci_devices', 'trusted_certs',
-                        'resources'])
-    instance.numa_topology = numa
-    known = {k: v for k, v in image_props.items()
-             if k in objects.ImageMetaProps.fields}
-    image_meta = objects.ImageMeta.from_dict({
-        'id': instance.image_ref, 'disk_format': 'raw',
-        'properties': known})
-    return instance, image_meta
+    """A 2-vCPU instance as the compute node sees it, and its ImageMeta."""
+    return nova_compute.make_instance(
+        extra_specs, image_props, memory_mb=2048, vcpus=2,
+        page_kib=page_kib, direct_boot=False, instance_uuid=uuids.instance)
 
 
 class GuestConfigTestCase(test.NoDBTestCase):
@@ -92,7 +59,7 @@ class GuestConfigTestCase(test.NoDBTestCase):
         super().setUp()
         self.useFixture(nova_fixtures.LibvirtFixture())
         self.useFixture(fixtures.MockPatch('nova.virt.driver.time',
-                                           _FrozenTime))
+                                           nova_compute.FrozenTime))
         self.flags(virt_type='kvm', group='libvirt')
         self.drvr = driver.LibvirtDriver(fake.FakeVirtAPI(), False)
         self.nova = libvirt_driver.LibvirtDriver(fake.FakeVirtAPI(), False)
