@@ -13,7 +13,7 @@
 """The guest gets what its keys ask: vCPU model and HPET.
 
 The adapter between :class:`nova_stx.virt.libvirt.driver.LibvirtDriver`'s
-three thin overrides (each calling ``super()``) and the decisions in
+four thin overrides (each calling ``super()``) and the decisions in
 :mod:`nova_stx.virt.libvirt.guest_cpu`. Nothing changes when no nova-stx
 key is set.
 
@@ -102,7 +102,8 @@ def check_resize(instance, flavor):
 
     :param flavor: the new flavor.
     :raises exception.InstanceFaultRollback: wrapping the reason; Nova
-        then leaves the instance running on its host, with the fault.
+        then sets the instance back to ACTIVE on its host and marks the
+        migration ``error``.
     """
     try:
         guest_effects(instance, flavor)
