@@ -184,6 +184,8 @@ class Key:
     precedence: ty.Optional[Precedence] = None
     #: Whether an image may set a value that differs from the flavor's.
     image_may_differ: bool = True
+    #: Nova's own property for the same setting, which this key overrides.
+    overrides_nova: ty.Optional[str] = None
 
     def names(self):
         """Return ``{source: name}`` for every source that has the key."""
@@ -383,11 +385,12 @@ LIVE_MIGRATION_TUNNEL = Key(
 CPU_MODEL = Key(
     id='cpu_model',
     title='vCPU model',
-    help=("CPU model presented to the guest. 'Passthrough' gives the host "
-          'CPU as it is and needs a KVM host; a named model needs a host '
-          'whose CPU is that model or a newer one of the same family. The '
-          'image may set it only when the flavor does not, or to the same '
-          'value.'),
+    help=("CPU model the guest sees. 'Passthrough' gives it the host CPU "
+          'as it is (host-passthrough, KVM hosts only); a named model gives '
+          "it that model (custom mode, in libvirt's spelling), on a host "
+          'whose CPU is that model or a newer one of the same family and '
+          'whose libvirt can run it. The image may set it only when the '
+          'flavor does not, or to the same value.'),
     kind=Kind.ENUM, namespace=VCPU_MODEL,
     flavor='hw:cpu_model', image='hw_cpu_model',
     choices=cpu_models.SUPPORTED_MODELS,
@@ -398,9 +401,13 @@ CPU_MODEL = Key(
 HPET_ENABLED = Key(
     id='hpet',
     title='HPET',
-    help='Give the guest a High Precision Event Timer.',
+    help=('Whether an x86 guest has a High Precision Event Timer: true '
+          "adds it, false removes it. Overrides Nova's image property "
+          'hw_time_hpet. Ignored, with a warning, for guests of other '
+          'architectures.'),
     kind=Kind.BOOLEAN, namespace=HPET,
-    flavor='hw:hpet', default='false', suggested=False)
+    flavor='hw:hpet', default="Nova's image property hw_time_hpet",
+    suggested=False, overrides_nova='hw_time_hpet')
 
 AUTO_RECOVERY_ENABLED = Key(
     id='auto_recovery',
@@ -480,3 +487,53 @@ def check_image_against_flavor(flavor, image):
                 f'permitted to override configuration set against the '
                 f'flavor)'))
     return errors
+
+
+class Effect(str, enum.Enum):
+    """What a key changes."""
+
+    #: The guest itself: the domain XML Nova's libvirt driver generates.
+    GUEST = 'guest'
+    #: How the guest's live migrations run: the libvirt migration calls.
+    MIGRATION = 'migration'
+    #: Which hosts may run the guest: a scheduler filter's verdict.
+    PLACEMENT = 'placement'
+    #: Nothing: the value is only validated (API, Glance, CLI).
+    VALIDATED = 'validated'
+
+    def __str__(self):
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Consumer:
+    """Code that acts on a key, and what it changes."""
+
+    effect: Effect
+    #: Dotted path of the function, class or method; None for VALIDATED.
+    code: ty.Optional[str] = None
+
+
+_DRIVER = 'nova_stx.virt.libvirt.driver.LibvirtDriver'
+_PLAN = 'nova_stx.virt.libvirt.migration_policy.plan'
+
+#: The data contract: which code acts on each key, and what it changes.
+#: Every key is also validated (API, Glance metadefs, CLI); a key whose
+#: only consumer is VALIDATED must say so in its help.
+CONSUMERS = {
+    LIVE_MIGRATION_MAX_DOWNTIME.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_TIMEOUT.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_AUTO_CONVERGE.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_TUNNEL.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    CPU_MODEL.id: (
+        Consumer(Effect.PLACEMENT, 'nova_stx.scheduler.filters.'
+                                   'vcpu_model_filter.StxVCpuModelFilter'),
+        Consumer(Effect.GUEST, _DRIVER + '._get_guest_config')),
+    HPET_ENABLED.id: (Consumer(Effect.GUEST, _DRIVER + '._get_guest_config'),),
+    AUTO_RECOVERY_ENABLED.id: (Consumer(Effect.VALIDATED),),
+}
+
+
+def consumers(key):
+    """Return the :class:`Consumer` entries of ``key``."""
+    return CONSUMERS.get(key.id, ())
