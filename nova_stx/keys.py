@@ -410,6 +410,21 @@ class Effect(str, enum.Enum):
     def __str__(self):
         return self.value
 
+    @property
+    def description(self):
+        """What this effect means for a key, as a clause (docs)."""
+        return _EFFECT_DESCRIPTIONS[self]
+
+
+_EFFECT_DESCRIPTIONS = {
+    Effect.GUEST: "it changes the domain XML Nova's libvirt driver generates",
+    Effect.MIGRATION: "it changes how the guest's live migrations run (the "
+                      'libvirt migration calls)',
+    Effect.PLACEMENT: 'it changes which hosts may run the guest (a scheduler '
+                      "filter's verdict)",
+    Effect.VALIDATED: 'it is only validated (API, Glance, CLI)',
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Consumer:
