@@ -21,7 +21,6 @@ from :data:`KEYS`; nothing else lists key names.
 
 import dataclasses
 import enum
-import re
 import typing as ty
 
 from nova_stx import cpu_models
@@ -54,6 +53,53 @@ class Rule(str, enum.Enum):
     SMALLEST_NON_ZERO = 'smallest-non-zero'
 
 
+#: Significant digits an integer value may have when its key has no
+#: maximum: the most Python's ``int()`` converts by default. A longer
+#: value is refused rather than converted (the conversion is quadratic).
+MAX_INTEGER_DIGITS = 4300
+
+#: The whitespace an integer may be surrounded with: ASCII only, where
+#: Python's ``int()`` also takes any Unicode space.
+_ASCII_SPACE = ' \t\n\r\x0b\x0c'
+
+#: Characters of a value shown in an error text before it is shortened.
+_SHOWN = 64
+
+
+def _escaped(chars, budget):
+    """Escape ``chars`` one by one while the result fits ``budget``."""
+    out = []
+    for char in chars:
+        piece = char if char.isprintable() else repr(char)[1:-1]
+        budget -= len(piece)
+        if budget < 0:
+            break
+        out.append(piece)
+    return out
+
+
+def shown(value):
+    """``value`` as an error text shows it: printable and short.
+
+    Control characters and lone surrogates are escaped; a value longer
+    than 64 characters once escaped keeps its start and end and says how
+    long it was.
+    """
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:
+        # NOTE(nova-stx): an int beyond Python's int-to-text digit limit.
+        return (f'an integer of about {int(value.bit_length() * 0.30103)} '
+                f'digits')
+    whole = _escaped(text[:_SHOWN + 1], _SHOWN)
+    if len(whole) == len(text):
+        return ''.join(whole)
+    half = _SHOWN // 2 - 2
+    head = ''.join(_escaped(text[:half], half))
+    tail = ''.join(reversed(_escaped(reversed(text[-half:]), half)))
+    return f'{head}...{tail} ({len(text)} characters)'
+
+
 class InvalidValue(ValueError):
     """A value breaks its key's rule; the text names key, value and rule."""
 
@@ -61,7 +107,34 @@ class InvalidValue(ValueError):
         self.name = name
         self.value = value
         self.rule = rule
-        super().__init__(f"{name} {rule}; got '{value}'.")
+        super().__init__(f"{name} {rule}; got '{shown(value)}'.")
+
+
+def integer_digits(value):
+    """Split an integer written as nova-stx reads integers.
+
+    The rule: optional surrounding ASCII whitespace, an optional ``+`` or
+    ``-``, then ASCII digits only, as Nova's integer extra-spec validators
+    and StarlingX accept ordinary decimal integers. Underscores, other
+    Unicode digits or spaces, decimals and exponents are refused.
+
+    :param value: a str, or an int (not a bool).
+    :returns: ``(negative, digits)`` with leading zeros removed (``''`` for
+        zero), or None when ``value`` is not an integer so written.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value < 0, abs(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip(_ASCII_SPACE)
+    negative = text[:1] == '-'
+    if text[:1] in ('+', '-'):
+        text = text[1:]
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return negative, text.lstrip('0')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,25 +220,46 @@ class Key:
         :returns: an int, a bool or a str.
         """
         name = self.name_in(source) or self.id
-        text = value if isinstance(value, str) else str(value)
+        if self.kind is Kind.INTEGER:
+            return self._parse_integer(name, value)
+        if isinstance(value, bool) and self.kind is Kind.BOOLEAN:
+            return value
+        text = value if isinstance(value, str) else shown(value)
         if self.kind is Kind.BOOLEAN:
-            if isinstance(value, bool):
-                return value
             if text.lower() not in ('true', 'false'):
-                raise InvalidValue(name, text, self.rule_text)
+                raise InvalidValue(name, value, self.rule_text)
             return text.lower() == 'true'
-        if self.kind is Kind.ENUM:
-            if text not in self.choices:
-                raise InvalidValue(name, text, self.rule_text)
-            return text
-        if isinstance(value, bool) or not re.fullmatch(r'-?[0-9]+', text):
-            raise InvalidValue(name, text, 'must be an integer')
-        number = int(text)
+        if text not in self.choices:
+            raise InvalidValue(name, value, self.rule_text)
+        return text
+
+    def _parse_integer(self, name, value):
+        split = integer_digits(value)
+        if split is None:
+            raise InvalidValue(name, value, 'must be an integer')
+        negative, digits = split
+        if isinstance(digits, int):
+            number = -digits if negative else digits
+        else:
+            bound = self.minimum if negative else self.maximum
+            # NOTE(nova-stx): never convert more digits than a bound has:
+            # a longer number is outside it, and int() refuses (or takes
+            # quadratic time over) very long texts.
+            limit = (MAX_INTEGER_DIGITS if bound is None
+                     else len(str(abs(bound))) + 1)
+            if len(digits) > limit:
+                if bound is None:
+                    raise InvalidValue(
+                        name, value, f'must be an integer of at most '
+                        f'{MAX_INTEGER_DIGITS} digits')
+                raise InvalidValue(name, value, self.rule_text)
+            number = int(digits or '0')
+            number = -number if negative else number
         if self.zero_disables and number == 0:
             return 0
         if ((self.minimum is not None and number < self.minimum) or
                 (self.maximum is not None and number > self.maximum)):
-            raise InvalidValue(name, text, self.rule_text)
+            raise InvalidValue(name, value, self.rule_text)
         return number
 
 

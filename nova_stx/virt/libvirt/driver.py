@@ -61,6 +61,22 @@ CONF = nova_conf.CONF
 NEUTRAL_GIB = 10 ** 9
 
 
+def _instance_dict(instance, name):
+    """``instance.<name>`` (a dict field), or ``{}`` when it cannot be read.
+
+    Nova lazy-loads an unset field; an instance that cannot (no context,
+    or the load fails) gives ``{}`` and a warning, so the other sources'
+    limits still apply.
+    """
+    try:
+        return getattr(instance, name) or {}
+    except Exception as exc:
+        LOG.warning('Instance %(field)s is not available, its nova-stx '
+                    'keys are not read: %(error)s',
+                    {'field': name, 'error': exc}, instance=instance)
+        return {}
+
+
 class LibvirtDriver(libvirt_driver.LibvirtDriver):
     """Nova's ``LibvirtDriver`` honouring per-instance migration limits."""
 
@@ -83,8 +99,9 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         """
         return migration_policy.plan(
             instance.flavor.extra_specs,
-            migration_policy.strip_image_prefix(instance.system_metadata),
-            instance.metadata, gib,
+            migration_policy.strip_image_prefix(
+                _instance_dict(instance, 'system_metadata')),
+            _instance_dict(instance, 'metadata'), gib,
             migration_policy.Settings.from_conf(CONF))
 
     # --- the guest's vCPU model and HPET (guest_config) -------------------
