@@ -482,9 +482,9 @@ class ImageOverridesFlavor(InvalidValue):
         self.image_value = image_value
         super().__init__(
             key.image, image_value,
-            f"must equal the flavor's {key.flavor} '{flavor_value}' (Image "
-            f'{key.title} is not permitted to override configuration set '
-            f'against the flavor)')
+            f"must equal the flavor's {key.flavor} '{shown(flavor_value)}' "
+            f'(Image {key.title} is not permitted to override '
+            f'configuration set against the flavor)')
 
 
 def image_override(key, flavor_value, image_value):
