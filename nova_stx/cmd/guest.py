@@ -80,45 +80,39 @@ def _only(props, name):
     return {name: props[name]} if name in props else {}
 
 
-def _decide(key, flavor, image):
+def _item(field, key, flavor, image, read):
+    """Decide one item from the properties its key's decision reads.
+
+    :param read: ``Effects -> (value, source, cpu_mode)``.
+    """
     flavor_name, image_name = _names(key)
     try:
-        return guest_cpu.describe(_only(flavor, flavor_name),
-                                  _only(image, image_name)), None
+        effects = guest_cpu.describe(_only(flavor, flavor_name),
+                                     _only(image, image_name))
     except keys.InvalidValue as exc:
-        return None, str(exc)
-
-
-def _name(key, source):
-    if source is keys.Source.FLAVOR:
-        return key.flavor
-    if source is keys.Source.IMAGE:
-        return _names(key)[1]
-    return None
+        return Item(field, error=str(exc))
+    value, source, cpu_mode = read(effects)
+    name = {keys.Source.FLAVOR: flavor_name,
+            keys.Source.IMAGE: image_name}.get(source)
+    return Item(field, value, source, name, cpu_mode)
 
 
 def describe(flavor, image):
     """Return the guest's :class:`Item` for its vCPU model and its HPET.
 
+    Each is decided apart, so that a conflict on the model leaves the
+    HPET decided, and the other way round.
+
     :param flavor: flavor extra specs, ``{name: value}``.
     :param image: image properties, ``{name: value}``.
     :returns: ``[vcpu_model item, hpet item]``.
     """
-    model_key, hpet_key = keys.CPU_MODEL, keys.HPET_ENABLED
-    effects, error = _decide(model_key, flavor, image)
-    if error:
-        model = Item('vcpu_model', error=error)
-    else:
-        model = Item('vcpu_model', effects.model, effects.model_source,
-                     _name(model_key, effects.model_source),
-                     effects.cpu_mode)
-    effects, error = _decide(hpet_key, flavor, image)
-    if error:
-        hpet = Item('hpet', error=error)
-    else:
-        hpet = Item('hpet', effects.hpet, effects.hpet_source,
-                    _name(hpet_key, effects.hpet_source))
-    return [model, hpet]
+    return [
+        _item('vcpu_model', keys.CPU_MODEL, flavor, image,
+              lambda e: (e.model, e.model_source, e.cpu_mode)),
+        _item('hpet', keys.HPET_ENABLED, flavor, image,
+              lambda e: (e.hpet, e.hpet_source, None)),
+    ]
 
 
 def _guest_keys():
