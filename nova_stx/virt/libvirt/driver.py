@@ -18,7 +18,9 @@ Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
 The guest's vCPU model (``hw:cpu_model``) and HPET (``hw:hpet``) are
 applied over Nova's ``spawn``, ``_get_guest_config``, ``_compare_cpu`` and
 ``migrate_disk_and_power_off`` (see
-:mod:`nova_stx.virt.libvirt.guest_config`).
+:mod:`nova_stx.virt.libvirt.guest_config`); ``rebuild`` refuses a rebuild
+they cannot give before Nova touches the guest (see
+:mod:`nova_stx.virt.libvirt.rebuild_guard`).
 
 Three of Nova's private live-migration seams are overridden, each calling
 ``super()``:
@@ -48,6 +50,7 @@ from nova_stx import conf as stx_conf
 from nova_stx.virt.libvirt import guest_config
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy
+from nova_stx.virt.libvirt import rebuild_guard
 from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
@@ -113,6 +116,23 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             allocations, network_info=network_info,
             block_device_info=block_device_info, power_on=power_on,
             accel_info=accel_info)
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        # NOTE(nova-stx): before Nova's default rebuild destroys the guest;
+        # Nova's libvirt driver has no rebuild of its own, so super()
+        # raises NotImplementedError and Nova's default then runs.
+        rebuild_guard.check(self, context, instance, image_meta, evacuate)
+        return super().rebuild(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, bdms, detach_block_devices, attach_block_devices,
+            network_info=network_info, evacuate=evacuate,
+            block_device_info=block_device_info,
+            preserve_ephemeral=preserve_ephemeral, accel_uuids=accel_uuids,
+            reimage_boot_volume=reimage_boot_volume)
 
     def _get_guest_config(self, instance, network_info, image_meta,
                           disk_info, rescue=None, block_device_info=None,
