@@ -15,12 +15,16 @@
 Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
 ``nova-compute-stx`` command (see :mod:`nova_stx.virt.libvirt.alias`).
 
-Three of Nova's private seams are overridden, each calling ``super()``:
+Three of Nova's private seams are overridden, each calling ``super()``.
+A migration the plan does not supervise (the ``nova`` controller and no
+key for the limits, see ``MigrationPlan.supervised``) goes to Nova's own
+code untouched: same libvirt calls, same timing.
 
 * ``_live_migration_operation``: the guest handed to Nova is a
   :class:`~nova_stx.virt.libvirt.supervised_guest.SupervisedGuest`, so the
-  per-instance auto-converge and tunnelling reach ``migrateToURI3``; the
-  plan's first downtime step is set before the transfer starts.
+  per-instance auto-converge and tunnelling reach ``migrateToURI3``; for a
+  supervised migration the plan's first downtime step is set before the
+  transfer starts.
 * ``_live_migration_monitor``: Nova's loop runs unchanged over a
   ``SupervisedGuest`` that applies the plan's downtime ramp and timeout;
   Nova's post and recover methods are wrapped to report the outcome.
@@ -60,9 +64,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         #: instance uuid -> SupervisedGuest, one per running migration.
         self._supervised = {}
         #: Seconds; the migration timeout and ramp are measured with it.
-        self.migration_clock = time.monotonic
+        self._migration_clock = time.monotonic
 
-    def migration_plan(self, instance, gib):
+    # NOTE(nova-stx): private, like every helper here: Nova's driver API
+    # contract forbids public methods ComputeDriver does not declare.
+    def _migration_plan(self, instance, gib):
         """Return the :class:`MigrationPlan` of ``instance``.
 
         :param instance: a ``nova.objects.Instance``.
@@ -81,12 +87,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         try:
             # NOTE(nova-stx): the flags and the first downtime step do not
             # depend on the data size, so RAM alone is enough here.
-            plan = self.migration_plan(
+            plan = self._migration_plan(
                 instance, super()._live_migration_data_gb(instance, []))
-            supervised = supervised_guest.SupervisedGuest(
-                guest, plan, instance=instance)
-            supervised.apply_initial_downtime()
-            guest = supervised
+            if plan.supervised or plan.flags_keyed:
+                supervised = supervised_guest.SupervisedGuest(
+                    guest, plan, instance=instance)
+                if plan.supervised:
+                    supervised.apply_initial_downtime()
+                guest = supervised
         except Exception:
             # NOTE(nova-stx): a policy failure must not fail a migration
             # that Nova alone would run; it runs with the host's flags.
@@ -113,6 +121,8 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             # they would without nova-stx.
             LOG.exception("No per-instance live-migration plan; Nova's "
                           "global limits apply", instance=instance)
+            supervised = None
+        if supervised is None:
             return super()._live_migration_monitor(
                 context, instance, guest, dest, post_method,
                 recover_method, block_migration, migrate_data, future,
@@ -141,10 +151,20 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def _supervise(self, context, instance, guest, dest, migrate_data,
                    disk_paths):
+        """Return the SupervisedGuest of this migration, or None.
+
+        None: no key applies and the ``nova`` controller leaves the
+        migration to Nova's own monitor.
+        """
         gib = super()._live_migration_data_gb(instance, disk_paths)
-        plan = self.migration_plan(instance, gib)
+        plan = self._migration_plan(instance, gib)
         for warning in plan.warnings:
             LOG.warning(warning, instance=instance)
+        if not plan.supervised:
+            LOG.debug("Live migration to %(dest)s left to Nova's monitor: "
+                      "no per-instance limit and the nova controller.",
+                      {'dest': dest}, instance=instance)
+            return None
         LOG.info('Live migration to %(dest)s: max downtime %(ms)d ms '
                  '(%(ms_src)s), timeout %(secs)d sec (%(secs_src)s), '
                  'timeout action %(action)s, %(ramp)s ramp.',
@@ -158,7 +178,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             migration_events.get_notifier(CONF.host), context,
             instance.uuid, CONF.host, dest)
         return supervised_guest.SupervisedGuest(
-            guest, plan, clock=self.migration_clock,
+            guest, plan, clock=self._migration_clock,
             force_complete=functools.partial(
                 self.live_migration_force_complete, instance),
             events=events, instance=instance,

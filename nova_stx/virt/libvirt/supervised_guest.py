@@ -176,7 +176,12 @@ class SupervisedGuest:
     # --- decisions while the job runs ---------------------------------
 
     def _set_downtime(self, ms):
-        if ms is None or ms == self.downtime_ms:
+        if ms is None:
+            return
+        # NOTE(nova-stx): the plan is already within QEMU's ceiling; this
+        # keeps any value handed to libvirt inside it whatever its origin.
+        ms = min(max(int(ms), 0), migration_policy.QEMU_MAX_DOWNTIME_MS)
+        if ms == self.downtime_ms:
             return
         LOG.info('Increasing downtime to %(ms)d ms after %(secs)d sec '
                  'elapsed time (maximum %(max)d ms).',

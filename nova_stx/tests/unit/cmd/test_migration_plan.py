@@ -119,4 +119,5 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
             flavor={TIMEOUT.flavor: '0'}, ram_mb=4096)
         text = migration_plan.render_text(plan)
         self.assertIn('Timeout:        none (0) (flavor)', text)
-        self.assertIn('after     0 s:   500 ms', text)
+        # No timeout to scale by: Nova's 75 s per GiB between steps.
+        self.assertIn('after   300 s:    95 ms', text)

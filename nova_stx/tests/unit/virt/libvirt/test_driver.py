@@ -72,7 +72,7 @@ class MonitorTest(test.NoDBTestCase):
         self.context = nova_context.get_admin_context()
         self.drvr = driver.LibvirtDriver(fake.FakeVirtAPI(), False)
         self.clock = FakeTime()
-        self.drvr.migration_clock = self.clock.monotonic
+        self.drvr._migration_clock = self.clock.monotonic
         self.useFixture(fixtures.MockPatchObject(libvirt_driver, 'time',
                                                  self.clock))
         self.stub_out('nova.objects.Migration.save', lambda *a: None)
@@ -158,7 +158,8 @@ class MonitorTest(test.NoDBTestCase):
         self._monitor(instance, polls_until_done=400)
         self.assertEqual([], self.aborts)
         self.post.assert_called_once()
-        self.assertEqual([500], self.downtimes)
+        # No timeout to scale the ramp by: Nova's 150 s between steps.
+        self.assertEqual([50 + 45 * i for i in range(11)], self.downtimes)
         _, complete = self._events()[-1]
         self.assertEqual((instance.uuid, 500), (
             complete['instance_uuid'], complete['downtime_ms']))
@@ -186,18 +187,24 @@ class MonitorTest(test.NoDBTestCase):
         self.post.assert_called_once()
 
     def test_monitor_junk_values_are_warnings_not_failures(self):
+        # Ignored keys set nothing: Nova's own monitor runs, warned about.
         instance = self._instance({TIMEOUT.flavor: 'soon'},
                                   {DOWNTIME.image: 'short'})
         self.clock.step = 5
         self._monitor(instance, polls_until_done=50)
-        start = self._events()[0][1]
-        self.assertEqual(2, len(start['warnings']))
-        self.assertEqual(1600, start['timeout_s'])
+        self.assertEqual([], self._events())
+        log = self.stdlog.logger.output
+        self.assertIn(f"{TIMEOUT.flavor} must be an integer; got 'soon'. "
+                      f"Ignored.", log)
+        self.assertIn(f"{DOWNTIME.image} must be an integer; got 'short'. "
+                      f"Ignored.", log)
+        # Nova's ramp: 150 s per step for 2 GiB, over 250 s.
+        self.assertEqual([50, 95], self.downtimes)
         self.post.assert_called_once()
 
     def test_monitor_falls_back_to_nova_when_plan_fails(self):
         instance = self._instance({TIMEOUT.flavor: '180'})
-        with mock.patch.object(self.drvr, 'migration_plan',
+        with mock.patch.object(self.drvr, '_migration_plan',
                                side_effect=RuntimeError('bug')):
             self.clock.step = 50
             self._monitor(instance)

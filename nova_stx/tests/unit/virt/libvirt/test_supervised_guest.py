@@ -90,11 +90,12 @@ class SupervisedGuestTest(base.BaseTestCase):
         self.assertEqual('abort', supervised.timeout_action_taken)
         self.assertGreater(supervised.elapsed, 180)
 
-    def test_timeout_zero_never_fires_and_max_applies_at_once(self):
+    def test_timeout_zero_never_fires_and_ramp_follows_nova_delay(self):
         supervised = self._supervise(_plan(timeout='0'))
         self._poll(supervised, 2000, interval=10)
-        self.assertEqual([(500,)],
+        self.assertEqual([(50 + 45 * i,) for i in range(11)],
                          self.domain.calls_to('migrateSetMaxDowntime'))
+        self.assertEqual((1510, 500), supervised.downtimes[-1])
         self.assertEqual([], self.domain.calls_to('abortJob'))
 
     def test_nothing_happens_while_job_not_running(self):
