@@ -69,6 +69,11 @@ Related options:
             ('starlingx', 'Every migration follows its limits with the '
                           'live_migration_downtime_ramp (StarlingX); with no '
                           "key the limits are Nova's options."),
+            ('sla', 'Every migration is steered by the convergence-aware '
+                    'controller within its limits: one-step downtime '
+                    'increases to what the next switch-over needs, an early '
+                    'end when the max downtime cannot be met; with no key '
+                    "the limits are Nova's options."),
         ],
         help="""
 What steers a live migration's downtime and ends it.

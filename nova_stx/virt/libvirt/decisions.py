@@ -37,6 +37,8 @@ FORCE_COMPLETE = 'force_complete'
 POST_COPY = 'post_copy'
 ACTIONS = (SET_DOWNTIME, ABORT, FORCE_COMPLETE, POST_COPY)
 
+#: Why: the first downtime, set again at the first poll (SLA controller).
+INITIAL = 'initial'
 #: Why: a ramp step came due.
 RAMP = 'ramp'
 #: Why: the timeout passed.

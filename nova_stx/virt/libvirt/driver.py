@@ -26,8 +26,10 @@ code untouched: same libvirt calls, same timing.
   supervised migration the plan's first downtime step is set before the
   transfer starts.
 * ``_live_migration_monitor``: Nova's loop runs unchanged over a
-  ``SupervisedGuest`` that applies the plan's downtime ramp and timeout;
-  Nova's post and recover methods are wrapped to report the outcome.
+  ``SupervisedGuest`` whose controller (the plan's ramp, or the ``sla``
+  controller) sets the downtime and ends the job; Nova's post and recover
+  methods are wrapped to report the outcome, with libvirt's
+  ``JOB_COMPLETED`` statistics as SLA evidence.
 * ``_live_migration_data_gb``: while a migration is supervised, returns
   :data:`NEUTRAL_GIB` so that Nova's own per-GiB completion timeout and
   ramp (``[libvirt] live_migration_completion_timeout`` and
@@ -43,7 +45,10 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_stx import conf as stx_conf
+from nova_stx.virt.libvirt import controllers
+from nova_stx.virt.libvirt import job_completed
 from nova_stx.virt.libvirt import migration_events
+from nova_stx.virt.libvirt import migration_flags
 from nova_stx.virt.libvirt import migration_policy
 from nova_stx.virt.libvirt import supervised_guest
 
@@ -128,9 +133,12 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
                 recover_method, block_migration, migrate_data, future,
                 disk_paths)
 
+        watch = job_completed.JobCompletedWatch(
+            self._host.get_connection(), guest._domain)
+
         @functools.wraps(post_method)
         def post(*args, **kwargs):
-            supervised.completed()
+            supervised.completed(watch.completion())
             return post_method(*args, **kwargs)
 
         @functools.wraps(recover_method)
@@ -147,6 +155,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             supervised.aborted('error', reason=str(exc))
             raise
         finally:
+            watch.close()
             self._supervised.pop(instance.uuid, None)
 
     def _supervise(self, context, instance, guest, dest, migrate_data,
@@ -167,13 +176,28 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             return None
         LOG.info('Live migration to %(dest)s: max downtime %(ms)d ms '
                  '(%(ms_src)s), timeout %(secs)d sec (%(secs_src)s), '
-                 'timeout action %(action)s, %(ramp)s ramp.',
+                 'timeout action %(action)s, %(controller)s controller, '
+                 '%(ramp)s ramp.',
                  {'dest': dest, 'ms': plan.max_downtime_ms,
                   'ms_src': plan.sources['max_downtime_ms'],
                   'secs': plan.timeout_s,
                   'secs_src': plan.sources['timeout_s'],
-                  'action': plan.timeout_action, 'ramp': plan.ramp},
+                  'action': plan.timeout_action,
+                  'controller': plan.controller, 'ramp': plan.ramp},
                  instance=instance)
+        # NOTE(nova-stx): the controller must know what the job really
+        # has armed: Nova decides post-copy from its flags (and drops it
+        # with vPMEM); auto-converge also follows the per-instance key.
+        flags = self._get_migration_flags(migrate_data.block_migration)
+        libvirt = libvirt_driver.libvirt
+        post_copy = (self._is_post_copy_enabled(flags) and
+                     not self._get_vpmems(instance))
+        adjusted = migration_flags.adjust(
+            flags, plan.auto_converge, plan.tunnelled,
+            migration_flags.FlagBits.from_libvirt(libvirt)).flags
+        controller = controllers.build(
+            plan, post_copy=post_copy,
+            auto_converge=bool(adjusted & libvirt.VIR_MIGRATE_AUTO_CONVERGE))
         events = migration_events.MigrationEvents(
             migration_events.get_notifier(CONF.host), context,
             instance.uuid, CONF.host, dest)
@@ -182,4 +206,4 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             force_complete=functools.partial(
                 self.live_migration_force_complete, instance),
             events=events, instance=instance,
-            migration=migrate_data.migration)
+            migration=migrate_data.migration, controller=controller)

@@ -44,7 +44,8 @@ FORCE_COMPLETE = 'force_complete'
 #: ``[nova_stx] live_migration_controller`` values.
 NOVA = 'nova'
 STARLINGX = 'starlingx'
-CONTROLLERS = (NOVA, STARLINGX)
+SLA = 'sla'
+CONTROLLERS = (NOVA, STARLINGX, SLA)
 
 #: Sources a tenant controls; the operator's ``tenant_*`` bounds apply.
 TENANT_SOURCES = (keys.Source.IMAGE, keys.Source.INSTANCE)

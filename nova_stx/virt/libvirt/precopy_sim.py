@@ -118,8 +118,14 @@ def _upper_tail(z):
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
-class _Migration:
-    """The state of one simulated pre-copy job."""
+class Job:
+    """The state of one simulated pre-copy job.
+
+    ``advance(t)`` runs it to ``t`` seconds, ``stats(t)`` is what
+    ``virDomain.jobStats()`` would return then, ``apply(decision)`` carries
+    a decision out; ``done`` is ``(outcome, elapsed_s, downtime_ms)`` once
+    it ended.
+    """
 
     def __init__(self, workload, downtime_ms):
         w = workload
@@ -275,6 +281,19 @@ class _Migration:
                 # libvirt refuses post-copy on a job not armed for it.
                 self.processed -= pending
 
+    def stats(self, elapsed_s):
+        """Return the raw ``jobStats()`` dict of the running job."""
+        sample = self.sample(elapsed_s)
+        return {'type': 2, 'memory_total': sample.memory_total,
+                'memory_processed': sample.memory_processed,
+                'memory_remaining': sample.memory_remaining,
+                'memory_bps': int(sample.memory_bps),
+                'memory_dirty_rate': int(sample.dirty_bps / PAGE_SIZE),
+                'memory_page_size': PAGE_SIZE,
+                'memory_iteration': sample.iteration,
+                'downtime': int(sample.expected_downtime_ms),
+                'auto_converge_throttle': sample.throttle_pct}
+
     def sample(self, elapsed_s):
         bps = self.w.link_bps * (1 + self.w.jitter * self._z())
         # NOTE(nova-stx): as QEMU 7.2: the downtime limit until there is a
@@ -306,8 +325,8 @@ def run(workload, controller, poll_s=0.5, horizon_s=30 * 24 * 3600.0):
     :param horizon_s: when to stop a migration nothing ends.
     """
     initial = controller.initial_downtime_ms
-    job = _Migration(workload, QEMU_DEFAULT_DOWNTIME_MS if initial is None
-                     else initial)
+    job = Job(workload,
+              QEMU_DEFAULT_DOWNTIME_MS if initial is None else initial)
     made = []
     last = 0.0
     while job.done is None:

@@ -40,7 +40,9 @@ class RampController:
         self.plan = plan
         self.limits = decisions.Limits.from_plan(plan)
         self.initial_downtime_ms = plan.steps[0][1] if set_initial else None
-        self.downtime_ms = self.initial_downtime_ms
+        #: The last step decided; the first poll applies the first step
+        #: again, as Nova's monitor does.
+        self.downtime_ms = None
         self.timed_out = False
 
     def observe(self, sample):

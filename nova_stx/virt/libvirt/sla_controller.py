@@ -84,7 +84,9 @@ class SlaController:
     def __init__(self, limits):
         self.limits = limits
         self.initial_downtime_ms = limits.initial_downtime_ms
-        self.downtime_ms = self.initial_downtime_ms
+        #: The last downtime decided; the first poll sets the initial one
+        #: again (the monitor may not be the proxy that set it).
+        self.downtime_ms = None
         self.estimator = convergence.Estimator()
         self._probe_from = None
         self.ended = False
@@ -108,14 +110,23 @@ class SlaController:
         """Return the decisions for one poll of the running job."""
         if sample.post_copy or self.ended:
             return ()
+        first = ()
+        if self.downtime_ms is None and self.initial_downtime_ms:
+            self.downtime_ms = self.initial_downtime_ms
+            first = (decisions.Decision(
+                decisions.SET_DOWNTIME, decisions.INITIAL,
+                f'Starting with a max downtime of {self.downtime_ms} ms '
+                f'(maximum {self.limits.max_downtime_ms} ms).',
+                downtime_ms=self.downtime_ms,
+                numbers={'elapsed_s': sample.elapsed_s}),)
         record = self.estimator.add(sample, self.downtime_ms)
         if not self.timed_out and self.limits.timed_out(sample.elapsed_s):
-            return self._timeout(sample)
+            return first + self._timeout(sample)
         bandwidth = self.estimator.bandwidth_bps
         if (record is None or record.iteration < 2 or not bandwidth or
                 sample.disk_remaining):
-            return ()
-        return self._decide(sample, bandwidth)
+            return first
+        return first + self._decide(sample, bandwidth)
 
     def _timeout(self, sample):
         self.timed_out = True

@@ -45,9 +45,10 @@ class RampControllerTest(base.BaseTestCase):
         found = _poll(controller, 200)
         steps = [(t, d.downtime_ms) for t, d in found
                  if d.action == decisions.SET_DOWNTIME]
-        self.assertEqual((12.5, 95), steps[0])
+        # The first step again at the first poll, as Nova's monitor does.
+        self.assertEqual([(0.5, 50), (12.5, 95)], steps[:2])
         self.assertEqual((120.5, 500), steps[-1])
-        self.assertEqual(10, len(steps))
+        self.assertEqual(11, len(steps))
         (t, abort), = [(t, d) for t, d in found
                        if d.action == decisions.ABORT]
         self.assertEqual((180.5, decisions.TIMEOUT), (t, abort.cause))
