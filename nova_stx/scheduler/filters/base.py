@@ -28,6 +28,12 @@ class ExplainedHostFilter(filters.BaseHostFilter):
     passes and the reason otherwise.
     """
 
+    def __init__(self):
+        super().__init__()
+        # NOTE(nova-stx): options are registered, and checked together,
+        # when Nova's scheduler loads a filter, not when it is imported.
+        stx_conf.load(stx_conf.CONF)
+
     def check(self, host_state, spec_obj):
         """Return None when the host passes, else why not.
 

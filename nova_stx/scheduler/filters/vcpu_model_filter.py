@@ -68,12 +68,14 @@ def move_source(spec_obj):
 def source_cpu(spec_obj, host):
     """Look up the CPU the source host of a move reports, or None.
 
-    :param spec_obj: the RequestSpec, for its request context.
+    :param spec_obj: the RequestSpec (unused; kept for the cache key).
     :param host: the source host's name.
     """
-    ctxt = getattr(spec_obj, '_context', None)
-    if ctxt is None:
-        return None
+    # NOTE(nova-stx): filters are not handed a request context (only the
+    # RequestSpec, whose context is private); reading the compute nodes
+    # of the source host is an admin read the scheduler makes anyway, so
+    # an admin context of our own is the public way.
+    ctxt = nova_context.get_admin_context()
     try:
         mapping = objects.HostMapping.get_by_host(ctxt, host)
         with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:

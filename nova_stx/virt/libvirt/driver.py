@@ -54,7 +54,6 @@ from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
-stx_conf.register_opts(CONF)
 
 #: Data size reported to Nova's monitor for a supervised migration:
 #: 10**9 GiB puts Nova's timeout and ramp steps decades away.
@@ -65,6 +64,9 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
     """Nova's ``LibvirtDriver`` honouring per-instance migration limits."""
 
     def __init__(self, virtapi, read_only=False):
+        # NOTE(nova-stx): options are registered, and checked together,
+        # when Nova loads the driver, not when it is imported.
+        stx_conf.load(CONF)
         super().__init__(virtapi, read_only)
         #: instance uuid -> SupervisedGuest, one per running migration.
         self._supervised = {}
