@@ -66,6 +66,8 @@ class PassRecord:
     net: float = 0.0
     #: The previous pass's estimated leftover, bytes.
     leftover: float = 0.0
+    #: Whether ``remaining`` was read from QEMU, not reconstructed.
+    exact: bool = False
 
 
 class Estimator:
@@ -105,15 +107,17 @@ class Estimator:
             deviation = sample.memory_bps / self.bandwidth_bps - 1
             self._squares += deviation ** 2
             self._count += 1
-        synced = _synced_bytes(sample)
+        synced = _synced_bytes(sample, downtime_ms)
         if not self.passes:
             record = PassRecord(sample.iteration, 0.0, float(
                 sample.memory_total if sample.iteration <= 1
                 else synced or sample.memory_remaining))
         elif sample.iteration > self.passes[-1].iteration:
             record = self._boundary(last, sample, downtime_ms)
-            if synced and not _same(synced, _synced_bytes(last)):
-                record = dataclasses.replace(record, remaining=synced)
+            if synced and not _same(synced,
+                                    _synced_bytes(last, downtime_ms)):
+                record = dataclasses.replace(record, remaining=synced,
+                                             exact=True)
             leftover = min(self.passes[-1].remaining,
                            (self.bandwidth_bps or 0.0) *
                            (downtime_ms or 0) / 1000.0)
@@ -121,11 +125,13 @@ class Estimator:
                 record, leftover=leftover,
                 net=max(0.0, record.remaining - leftover))
         elif (synced and self.passes[-1].iteration >= 2 and
-              not _same(synced, self.passes[-1].remaining)):
+              (not self.passes[-1].exact or
+               not _same(synced, self.passes[-1].remaining))):
             # A better reading of the current pass's R.
             old = self.passes.pop()
             record = dataclasses.replace(
-                old, remaining=synced, net=max(0.0, synced - old.leftover))
+                old, remaining=synced, net=max(0.0, synced - old.leftover),
+                exact=True)
         else:
             return None
         self.passes.append(record)
@@ -171,10 +177,17 @@ class Estimator:
         return [p for p in self.passes if p.iteration >= 2]
 
 
-def _synced_bytes(sample):
-    """``R`` at the last sync from QEMU's expected downtime, or None."""
+def _synced_bytes(sample, downtime_ms=None):
+    """``R`` at the last sync from QEMU's expected downtime, or None.
+
+    :param downtime_ms: the max downtime in force: QEMU reports it as the
+        expected downtime until it has measured one, so an expected
+        downtime equal to it is no reading.
+    """
     if (sample is None or sample.dirty_bps <= 0 or
             sample.expected_downtime_ms <= 0 or sample.memory_bps <= 0):
+        return None
+    if downtime_ms and abs(sample.expected_downtime_ms - downtime_ms) < 1:
         return None
     value = sample.expected_downtime_ms * sample.memory_bps / 1000.0
     if value < sample.memory_remaining or value > sample.memory_total:

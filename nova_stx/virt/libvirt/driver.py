@@ -55,6 +55,9 @@ from nova_stx.virt.libvirt import supervised_guest
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
 
+#: Seconds to wait for libvirt's JOB_COMPLETED event once Nova's monitor
+#: saw the job complete (the event loop may dispatch it a little later).
+COMPLETION_WAIT_S = 3.0
 #: Data size reported to Nova's monitor for a supervised migration:
 #: 10**9 GiB puts Nova's timeout and ramp steps decades away.
 NEUTRAL_GIB = 10 ** 9
@@ -140,7 +143,7 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
 
         @functools.wraps(post_method)
         def post(*args, **kwargs):
-            supervised.completed(watch.completion())
+            supervised.completed(watch.completion(COMPLETION_WAIT_S))
             return post_method(*args, **kwargs)
 
         @functools.wraps(recover_method)

@@ -62,6 +62,8 @@ STALL_PASSES = 2
 STALL_MIN_S = 5.0
 #: A bandwidth sample below this share of the average is a collapse.
 COLLAPSE = 0.5
+#: Seconds between two polls of the monitor (Nova's).
+POLL_S = 0.5
 #: Keep the current downtime when it completes within this many passes
 #: and seconds anyway.
 PATIENT_PASSES = 2
@@ -126,6 +128,12 @@ class SlaController:
         if (record is None or record.iteration < 2 or not bandwidth or
                 sample.disk_remaining):
             return first
+        if (not record.exact and
+                sample.memory_remaining > bandwidth * POLL_S * 2):
+            # NOTE(nova-stx): QEMU's exact reading of this pass comes with
+            # the next poll; a reconstructed R is only used when the pass
+            # may end before then.
+            return first
         return first + self._decide(sample, bandwidth)
 
     def _timeout(self, sample):
@@ -164,6 +172,15 @@ class SlaController:
                 self._predict(sample, 'complete', now + patient_s)
                 return ()
             target = max(math.ceil(need_ms), self.downtime_ms or 0)
+            current = self.downtime_ms or 0
+            if current and pending <= bandwidth * current / 1000.0 * (
+                    1 + 3 * jitter):
+                # NOTE(nova-stx): QEMU hovers at its threshold: each sync
+                # finds the pages it left unsent plus a few new ones, just
+                # above bandwidth x downtime. A slightly higher downtime
+                # only moves the threshold; doubling it lets the pages
+                # left now fit at once, and the pause stays about them.
+                target = min(self.cap_ms(), max(target, 2 * current))
             end_s = (now + self._to_sync_s(sample, bandwidth, target) +
                      pending / bandwidth)
             self._predict(sample, 'complete', end_s)
@@ -182,7 +199,7 @@ class SlaController:
         # the floor the dirty sets level off at; the cap is the highest
         # that keeps the pause within the SLA.
         cap = self.cap_ms()
-        if (self.downtime_ms or 0) < cap:
+        if self._probe_from is None or (self.downtime_ms or 0) < cap * 0.9:
             if self._probe_from is None:
                 self._probe_from = sample.iteration
             return self._raise(
