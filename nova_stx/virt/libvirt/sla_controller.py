@@ -62,6 +62,10 @@ STALL_PASSES = 2
 STALL_MIN_S = 5.0
 #: A bandwidth sample below this share of the average is a collapse.
 COLLAPSE = 0.5
+#: Pages left within this factor of bandwidth x downtime: QEMU hovers at
+#: its threshold (the factor allows for our bandwidth estimate and QEMU's
+#: differing).
+HOVER = 1.5
 #: Seconds between two polls of the monitor (Nova's).
 POLL_S = 0.5
 #: Keep the current downtime when it completes within this many passes
@@ -173,8 +177,7 @@ class SlaController:
                 return ()
             target = max(math.ceil(need_ms), self.downtime_ms or 0)
             current = self.downtime_ms or 0
-            if current and pending <= bandwidth * current / 1000.0 * (
-                    1 + 3 * jitter):
+            if current and pending <= bandwidth * current / 1000.0 * HOVER:
                 # NOTE(nova-stx): QEMU hovers at its threshold: each sync
                 # finds the pages it left unsent plus a few new ones, just
                 # above bandwidth x downtime. A slightly higher downtime
