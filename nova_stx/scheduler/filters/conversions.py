@@ -20,6 +20,7 @@ however many filters ask.
 import threading
 
 from nova_stx.scheduler.numa import from_nova
+from nova_stx.scheduler import request_fields
 
 _local = threading.local()
 _HOST_ATTR = '_nova_stx_numa'
@@ -49,9 +50,8 @@ def request_topology(spec_obj):
     :returns: the Request, or None when no NUMA topology is requested.
     :raises model.MalformedRequest: the request cannot be read.
     """
-    numa = spec_obj.numa_topology
-    network = (spec_obj.network_metadata
-               if 'network_metadata' in spec_obj else None)
+    numa = request_fields.field(spec_obj, 'numa_topology')
+    network = request_fields.field(spec_obj, 'network_metadata')
     cached = getattr(_local, 'request', None)
     if cached is not None and cached[0] is numa and cached[1] is network:
         return cached[2]

@@ -32,7 +32,6 @@ applies to runs under Nova's own monitor, untouched.
 
 import dataclasses
 import math
-import re
 import typing as ty
 
 from nova_stx import keys
@@ -223,61 +222,39 @@ def _warning(exc, outcome):
     return f'{exc} {outcome}'
 
 
-def _digits(text):
-    """Return ``text`` without leading zeros if it is all digits, else None.
-
-    Decides on the digits alone, so integers longer than Python's
-    int-conversion limit are judged too.
-    """
-    if not re.fullmatch(r'[0-9]+', text):
-        return None
-    return text.lstrip('0') or '0'
-
-
 def _above(digits, bound):
-    """Return whether the decimal ``digits`` denote more than ``bound``."""
-    bound_digits = str(bound)
-    if len(digits) != len(bound_digits):
-        return len(digits) > len(bound_digits)
-    return digits > bound_digits
+    """Whether ``integer_digits``' magnitude ``digits`` is above ``bound``.
 
-
-def _invalid(error, key, source, text):
-    """Return ``error`` as an InvalidValue naming key, value and rule."""
-    if isinstance(error, keys.InvalidValue):
-        return error
-    # NOTE(nova-stx): int() refuses integers of more digits than Python's
-    # conversion limit with a bare ValueError.
-    return keys.InvalidValue(key.name_in(source) or key.id, text,
-                             key.rule_text)
+    Text digits are compared by length first: never int() an over-long
+    text.
+    """
+    if isinstance(digits, int):
+        return digits > bound
+    if len(digits) != len(str(bound)):
+        return len(digits) > len(str(bound))
+    return int(digits) > bound
 
 
 def _timeout_value(raw, source, settings, warnings):
     """Return one source's timeout made safe, or None to ignore it."""
     name = _TIMEOUT.name_in(source)
-    text = str(raw)
+    text = keys.shown(raw)
     try:
         value = _TIMEOUT.parse(raw, source)
-    except ValueError as error:
+    except keys.InvalidValue as exc:
         # NOTE(nova-stx): StarlingX's driver used an out-of-range timeout
         # raw. A positive integer is clamped into the range, so the
         # smallest-non-zero rule still honours the intent of a too short
         # or too long value; anything else cannot be trusted and is
         # ignored.
-        exc = _invalid(error, _TIMEOUT, source, text)
-        digits = _digits(text)
-        if digits is None:
+        split = keys.integer_digits(raw)
+        if split is None or split[0] or not split[1]:
             warnings.append(_warning(exc, 'Ignored.'))
             return None
-        if digits == '0':
-            # Only too many digits for int() make a 0 fail to parse.
-            value = 0
-        else:
-            if _above(digits, _TIMEOUT.maximum):
-                value = _TIMEOUT.maximum
-            else:
-                value = max(int(digits), _TIMEOUT.minimum)
-            warnings.append(_warning(exc, f'Using {value}.'))
+        value = _TIMEOUT.maximum
+        if not _above(split[1], value):
+            value = max(int(split[1]), _TIMEOUT.minimum)
+        warnings.append(_warning(exc, f'Using {value}.'))
     if source not in TENANT_SOURCES:
         return value
     if value == 0:
@@ -302,16 +279,15 @@ def _timeout_value(raw, source, settings, warnings):
 
 def _downtime_value(raw, source, settings, warnings):
     """Return one source's max downtime made safe, or None to ignore it."""
-    text = str(raw)
     try:
         value = _DOWNTIME.parse(raw, source)
-    except ValueError as error:
+    except keys.InvalidValue as exc:
         # NOTE(nova-stx): an integer above QEMU's ceiling asks for the
         # longest downtime there is; QEMU would refuse it, so it gets the
         # ceiling. Anything else invalid is ignored.
-        exc = _invalid(error, _DOWNTIME, source, text)
-        digits = _digits(text)
-        if digits is None or not _above(digits, _DOWNTIME.maximum):
+        split = keys.integer_digits(raw)
+        if (split is None or split[0] or
+                not _above(split[1], _DOWNTIME.maximum)):
             warnings.append(_warning(exc, 'Ignored.'))
             return None
         value = _DOWNTIME.maximum
@@ -322,7 +298,7 @@ def _downtime_value(raw, source, settings, warnings):
             f"{_DOWNTIME.name_in(source)} must be less than or equal to "
             f"{limit} for image properties and instance metadata "
             f"([nova_stx] tenant_live_migration_max_downtime_max); got "
-            f"'{text}'. Using {limit}.")
+            f"'{keys.shown(raw)}'. Using {limit}.")
         return limit
     return value
 

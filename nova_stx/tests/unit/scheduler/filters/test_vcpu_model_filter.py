@@ -51,7 +51,7 @@ class StxVCpuModelFilterTestCase(fakes.TestCase):
         host = fakes.host()
         host.cpu_info = '{"vendor": "Intel"'
         reason = self.filt.reason(host, fakes.spec(hw__cpu_model='Haswell'))
-        self.assertIn('cannot evaluate host: cpu_info is not JSON', reason)
+        self.assertIn('malformed host data: cpu_info is not JSON', reason)
 
     def test_reason_missing_cpu_info(self):
         host = fakes.host()
