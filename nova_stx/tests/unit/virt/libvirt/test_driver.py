@@ -121,6 +121,10 @@ class MonitorTest(test.NoDBTestCase):
         dom.jobStats = job_stats
         dom.abortJob = abort
         dom.migrateSetMaxDowntime = self.downtimes.append
+        self._run_monitor(instance, dom)
+
+    def _run_monitor(self, instance, dom):
+        """Run Nova's monitor of ``instance`` over the domain ``dom``."""
         migration = objects.Migration(context=self.context, id=1,
                                       status='running')
         migrate_data = objects.LibvirtLiveMigrateData(
@@ -229,17 +233,7 @@ class MonitorTest(test.NoDBTestCase):
         """Run Nova's monitor over a simulated QEMU pre-copy job."""
         dom = fakes.SimulatedDomain(workload, self.clock.monotonic,
                                     self.clock.now)
-        migration = objects.Migration(context=self.context, id=1,
-                                      status='running')
-        migrate_data = objects.LibvirtLiveMigrateData(
-            migration=migration, block_migration=False)
-        self.drvr.active_migrations[instance.uuid] = collections.deque()
-        self.post = mock.Mock()
-        self.recover = mock.Mock()
-        self.drvr._live_migration_monitor(
-            self.context, instance, libvirt_guest.Guest(dom), 'dest',
-            self.post, self.recover, False, migrate_data,
-            futurist.Future(), [])
+        self._run_monitor(instance, dom)
         return dom
 
     def test_monitor_sla_ends_a_hopeless_migration_early(self):

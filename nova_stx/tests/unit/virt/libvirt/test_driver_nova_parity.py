@@ -23,6 +23,7 @@ import collections
 from unittest import mock
 
 import futurist
+from nova import conf as nova_conf
 from nova import context as nova_context
 from nova import objects
 from nova import test
@@ -34,6 +35,7 @@ from nova.virt import fake
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 
+from nova_stx import conf as stx_conf
 from nova_stx import keys
 from nova_stx.tests.unit.virt.libvirt import test_driver
 from nova_stx.virt.libvirt import driver
@@ -66,6 +68,9 @@ class NovaParityTest(test.NoDBTestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(nova_fixtures.LibvirtFixture())
+        # NOTE(nova-stx): the driver registers its options when loaded;
+        # these tests set them before loading one.
+        stx_conf.register_opts(nova_conf.CONF)
         self.context = nova_context.get_admin_context()
         self.stub_out('nova.objects.Migration.save', lambda *a: None)
         self.stub_out('nova.objects.Instance.save', lambda *a, **k: None)
