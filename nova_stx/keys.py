@@ -339,7 +339,9 @@ LIVE_MIGRATION_MAX_DOWNTIME = Key(
     flavor='hw:wrs:live_migration_max_downtime',
     instance='hw:wrs:live_migration_max_downtime',
     image='hw_wrs_live_migration_max_downtime',
-    unit='ms', minimum=100, suggested=500,
+    # NOTE(nova-stx): QEMU refuses a downtime-limit above 2000 s
+    # (MAX_MIGRATE_DOWNTIME); libvirt passes the value on unchecked.
+    unit='ms', minimum=100, maximum=2000000, suggested=500,
     default='[libvirt] live_migration_downtime',
     precedence=Precedence(Rule.FIRST_SET, (
         Source.FLAVOR, Source.INSTANCE, Source.IMAGE)))
