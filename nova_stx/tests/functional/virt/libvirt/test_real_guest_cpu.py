@@ -53,6 +53,7 @@ import testtools.content
 
 from nova_stx import keys
 from nova_stx.tests.lab import cpu_report
+from nova_stx.tests.lab import executors
 from nova_stx.tests.lab import nova_compute
 from nova_stx.tests.lab import preflight
 from nova_stx.tests.lab import two_hosts
@@ -127,6 +128,7 @@ class RealGuestCpuTest(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        self.useFixture(executors.OwnExecutors())
         self.conf = self.useFixture(nova_conf_fixture.ConfFixture(CONF))
         self.instances = os.path.join(self.lab.root,
                                       f'instances-{next(self._names)}')

@@ -47,6 +47,7 @@ from oslotest import base
 import testtools.content
 
 from nova_stx import keys
+from nova_stx.tests.lab import executors
 from nova_stx.tests.lab import guest
 from nova_stx.tests.lab import migration
 from nova_stx.tests.lab import outcome as lab_outcome
@@ -121,6 +122,7 @@ class RealLibvirtTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        self.useFixture(executors.OwnExecutors())
         self.log = self.useFixture(fixtures.FakeLogger(
             level='INFO', format='%(levelname)s %(name)s %(message)s'))
         self.notifier = test_supervised_guest.RecordingNotifier()
