@@ -19,11 +19,12 @@ Each topic has its own module with ``register_opts(conf)`` and
 from oslo_config import cfg
 
 from nova_stx.conf import live_migration
+from nova_stx.conf import numa
 from nova_stx.conf import scheduler
 
 CONF = cfg.CONF
 
-_MODULES = (live_migration, scheduler)
+_MODULES = (live_migration, numa, scheduler)
 
 
 def register_opts(conf):

@@ -247,3 +247,43 @@ def _fit_with_set_rules(pairs, owner, pci):
         return Verdict(False, reason)
     return Verdict(True, None, _assignment(pairs.host, owner,
                                            len(pairs.request.cells)))
+
+
+def first_assignment(host, request, limits=None, host_cell_ids=None,
+                     rule=cell_fit.misfit):
+    """The assignment Nova's search would find first, if its cache worked.
+
+    Nova tries host cells in order for guest cell 0, then 1, ...; the first
+    ordered choice in which every pair fits is the lexicographically first
+    assignment over ``host.cells`` in their order. We build it guest cell
+    by guest cell, keeping a host cell only when the remaining guest cells
+    can still be matched (polynomial: at most H x I matchings).
+
+    :param host: :class:`model.Host`, cells in the order to prefer
+    :param request: :class:`model.Request`
+    :param limits: :class:`model.Limits` or None
+    :param host_cell_ids: use only these host cells (default all)
+    :param rule: the per-cell rule
+    :returns: host cell id per guest cell index, or None
+    """
+    pairs = Pairs(host, request, limits, rule)
+    count = len(request.cells)
+    positions = [pos for pos, hc in enumerate(host.cells)
+                 if host_cell_ids is None or hc.id in host_cell_ids]
+    rows = [sum(1 << pos for pos in positions if pairs.fits(guest, pos))
+            for guest in range(count)]
+    taken = 0
+    chosen = []
+    for guest in range(count):
+        for pos in positions:
+            bit = 1 << pos
+            if taken & bit or not rows[guest] & bit:
+                continue
+            rest = [row & ~(taken | bit) for row in rows[guest + 1:]]
+            if cell_sets.kuhn(rest, range(len(rest)), {}):
+                taken |= bit
+                chosen.append(host.cells[pos].id)
+                break
+        else:
+            return None
+    return tuple(chosen)
