@@ -17,18 +17,25 @@ import subprocess
 import sys
 import textwrap
 import types
+from unittest import mock
 
 import fixtures
 from nova.compute import claims
+from nova import context
+from nova import exception
+from nova.pci import stats as pci_stats
 from nova.scheduler import host_manager
 from nova.virt import hardware
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from oslo_utils.fixture import uuidsentinel as uuids
 from oslotest import base
 
 from nova_stx import conf as stx_conf
 from nova_stx import exact_numa
 from nova_stx.scheduler import filters
+from nova_stx.scheduler.numa import fit
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import nova_fit
 from nova_stx.tests.unit.scheduler.numa import nova_objects as no
 
@@ -151,6 +158,39 @@ class ExactNumaTestCase(base.BaseTestCase):
                          wrapped(None, None, None))
         self.assertIsNone(exact_numa._wrap_claim_test(
             lambda *a: None)(None, None, None))
+
+    def _claim(self):
+        host = no.host(no.host_cell(0, 4), no.host_cell(1, 4))
+        request = no.constraints(20, 2048, {'hw:cpu_policy': 'dedicated',
+                                            'hw:numa_nodes': '2'})
+        tracker = mock.Mock()
+        tracker.pci_tracker.stats = pci_stats.PciDeviceStats(host)
+        exc = self.assertRaises(
+            exception.ComputeResourcesUnavailable, claims.Claim,
+            context.get_admin_context(),
+            no.objects.Instance(numa_topology=request, uuid=uuids.instance),
+            'node', tracker, no.objects.ComputeNode(
+                numa_topology=host._to_json()),
+            no.objects.InstancePCIRequests(requests=[]),
+            limits={'numa_topology': no.limits()})
+        reason = fit.fit_host(from_nova.host_from_nova(host),
+                              from_nova.request_from_nova(request),
+                              from_nova.limits_from_nova(no.limits())).reason
+        return str(exc), reason
+
+    def test_failed_claim_gives_the_filters_reason(self):
+        self.conf.config(exact_numa_fit=True, group='nova_stx')
+        exact_numa.configure()
+        text, reason = self._claim()
+        self.assertEqual('Insufficient compute resources: Requested instance '
+                         'NUMA topology cannot fit the given host NUMA '
+                         'topology: %s.' % reason, text)
+
+    def test_failed_claim_off_is_nova_text(self):
+        text, reason = self._claim()
+        self.assertEqual('Insufficient compute resources: Requested instance '
+                         'NUMA topology cannot fit the given host NUMA '
+                         'topology.', text)
 
     def test_configure_after_parse(self):
         config = types.SimpleNamespace(parse_args=lambda argv: 'parsed')
