@@ -48,6 +48,24 @@ Related options:
 * ``[compute] packing_host_numa_cells_allocation_strategy`` (honoured)
 * ``[filter_scheduler] available_filters``
 """),
+    cfg.IntOpt(
+        'numa_host_cache_size',
+        default=20000,
+        min=0,
+        help="""
+How many compute nodes' converted NUMA topologies nova-scheduler keeps
+between requests, least recently used dropped first. 0 disables it.
+
+Nova builds every host's state anew for each request; the nova-stx
+filters reuse a host's converted topology while every value Nova reports
+for it is unchanged (compared on each use, so decisions never come from
+stale data). About 10 KiB per host of 2 to 8 cells; set it above the
+number of compute nodes. Read when the scheduler first filters.
+
+Related options:
+
+* ``exact_numa_fit``
+"""),
 ]
 
 

@@ -19,17 +19,30 @@ however many filters ask.
 
 import threading
 
+from nova_stx import conf as stx_conf
 from nova_stx.scheduler.numa import from_nova
+from nova_stx.scheduler.numa import host_cache
 
 _local = threading.local()
 _HOST_ATTR = '_nova_stx_numa'
+_caches = []
+
+
+def cache():
+    """The process's :class:`host_cache.HostCache` (made on first use)."""
+    if not _caches:
+        _caches.append(host_cache.HostCache(
+            stx_conf.CONF.nova_stx.numa_host_cache_size))
+    return _caches[0]
 
 
 def host_topology(host_state):
     """Return ``host_state.numa_topology`` as a :class:`model.Host`.
 
     The result is kept on the HostState with the object it came from;
-    Nova replaces that object whenever the host's usage changes.
+    Nova replaces that object whenever the host's usage changes. Across
+    requests (new HostStates) :func:`cache` reuses the conversion while
+    the compute node reports the same values.
 
     :returns: the Host, or None when the host reports no topology.
     :raises model.MalformedHostTopology: the data cannot be read.
@@ -38,7 +51,7 @@ def host_topology(host_state):
     cached = getattr(host_state, _HOST_ATTR, None)
     if cached is not None and cached[0] is topology:
         return cached[1]
-    host = from_nova.host_from_nova(topology)
+    host = cache().host(getattr(host_state, 'uuid', None), topology)
     setattr(host_state, _HOST_ATTR, (topology, host))
     return host
 
@@ -49,9 +62,11 @@ def request_topology(spec_obj):
     :returns: the Request, or None when no NUMA topology is requested.
     :raises model.MalformedRequest: the request cannot be read.
     """
-    numa = spec_obj.numa_topology
-    network = (spec_obj.network_metadata
-               if 'network_metadata' in spec_obj else None)
+    # NOTE(nova-stx): read the fields' storage, not the properties: this
+    # runs for every host and three filters, and an unset field is None.
+    attrs = vars(spec_obj)
+    numa = attrs.get('_obj_numa_topology')
+    network = attrs.get('_obj_network_metadata')
     cached = getattr(_local, 'request', None)
     if cached is not None and cached[0] is numa and cached[1] is network:
         return cached[2]

@@ -20,7 +20,6 @@ so it can run before ``StxNUMATopologyFilter`` with a precise reason.
 from nova_stx.scheduler.filters import base
 from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.filters import numa_topology_filter
-from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import precheck
 
 
@@ -36,16 +35,16 @@ class StxCPUPinningFilter(base.ExplainedHostFilter):
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
-        requested = spec_obj.numa_topology
         host, why = numa_topology_filter.host_with_policy_check(
             host_state, spec_obj)
         if why:
             return why
-        if not requested or requested.cpu_policy not in (
-                model.PINNED_POLICIES):
+        # NOTE(nova-stx): the converted request is kept for the request;
+        # Nova's cpu_policy property walks the cells for every host.
+        request = conversions.request_topology(spec_obj)
+        if request is None or not any(gc.pinned for gc in request.cells):
             return None
         if host is None:
             return ('no host NUMA topology while the instance requests '
                     'dedicated CPUs')
-        return precheck.check_pinning(
-            host, conversions.request_topology(spec_obj))
+        return precheck.check_pinning(host, request)

@@ -34,14 +34,13 @@ class StxHugepageFilter(base.ExplainedHostFilter):
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
-        requested = spec_obj.numa_topology
-        if not requested or not any(
-                cell.obj_attr_is_set('pagesize') and cell.pagesize
-                for cell in requested.cells):
+        # NOTE(nova-stx): the converted request is kept for the request;
+        # reading Nova's cells again for every host costs more.
+        request = conversions.request_topology(spec_obj)
+        if request is None or not any(gc.pagesize for gc in request.cells):
             return None
         host = conversions.host_topology(host_state)
         if host is None:
             return ('no host NUMA topology while the instance requests '
                     'a page size')
-        return precheck.check_pages(
-            host, conversions.request_topology(spec_obj))
+        return precheck.check_pages(host, request)

@@ -17,15 +17,44 @@ itself is :func:`nova_stx.scheduler.numa.fit.fit_host`, which is pure and
 never mutates the request, so the RequestSpec is not cloned per host.
 """
 
+import threading
+
 from nova import objects
 from nova.objects import fields
 from nova.scheduler import filters
 
 from nova_stx.scheduler.filters import base
 from nova_stx.scheduler.filters import conversions
-from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
+from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci as numa_pci
+
+
+_local = threading.local()
+
+
+def requires_smt(spec_obj):
+    """Does the request ask for dedicated CPUs with the ``require`` policy?
+
+    Read once per request (per flavor and image object) and remembered.
+    """
+    attrs = vars(spec_obj)
+    flavor = attrs.get('_obj_flavor')
+    image = attrs.get('_obj_image')
+    cached = getattr(_local, 'smt', None)
+    if cached is not None and cached[0] is spec_obj and (
+            cached[1] is flavor and cached[2] is image):
+        return cached[3]
+    extra_specs = flavor.extra_specs if flavor else {}
+    image_props = image.properties if image else {}
+    policies = (extra_specs.get('hw:cpu_policy'),
+                image_props.get('hw_cpu_policy'))
+    thread_policies = (extra_specs.get('hw:cpu_thread_policy'),
+                       image_props.get('hw_cpu_thread_policy'))
+    required = (fields.CPUAllocationPolicy.DEDICATED in policies and
+                fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies)
+    _local.smt = (spec_obj, flavor, image, required)
+    return required
 
 
 def thread_policy_reason(host, spec_obj):
@@ -35,15 +64,7 @@ def thread_policy_reason(host, spec_obj):
     :param spec_obj: the RequestSpec.
     :returns: None or the reason.
     """
-    extra_specs = spec_obj.flavor.extra_specs
-    image_props = spec_obj.image.properties
-    policies = (extra_specs.get('hw:cpu_policy'),
-                image_props.get('hw_cpu_policy'))
-    thread_policies = (extra_specs.get('hw:cpu_thread_policy'),
-                       image_props.get('hw_cpu_thread_policy'))
-    if (fields.CPUAllocationPolicy.DEDICATED in policies and
-            fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies and
-            not host.has_threads):
+    if requires_smt(spec_obj) and not host.has_threads:
         return ("host has no SMT (hyperthreads) but the 'require' CPU "
                 "thread policy was requested")
     return None
@@ -53,8 +74,12 @@ def host_with_policy_check(host_state, spec_obj):
     """Convert the host topology and apply the whole-host SMT rule.
 
     :returns: ``(host, reason)``: the :class:`model.Host` (or None) and the
-        reason the host fails :func:`thread_policy_reason` (or None).
+        reason the host fails :func:`thread_policy_reason` (or None). When
+        the request has no NUMA topology and no ``require`` policy the
+        host is not converted: ``(None, None)``.
     """
+    if spec_obj.numa_topology is None and not requires_smt(spec_obj):
+        return None, None
     host = conversions.host_topology(host_state)
     return host, host and thread_policy_reason(host, spec_obj)
 
@@ -93,10 +118,11 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return ('no host NUMA topology while the instance requests '
                     'one')
         request = conversions.request_topology(spec_obj)
-        limits = limits_for(host_state, spec_obj)
         pci_requests = spec_obj.pci_requests
         pci_requests = pci_requests.requests if pci_requests else None
-        stx_limits = from_nova.limits_from_nova(limits)
+        # NOTE(nova-stx): the same ratios limits_for() hands to the claim.
+        stx_limits = model.Limits(float(host_state.cpu_allocation_ratio),
+                                  float(host_state.ram_allocation_ratio))
         verdicts = []
 
         def candidate_fits(candidate):
@@ -119,5 +145,5 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return next((v.reason for v in verdicts if v.reason),
                         'no placement allocation candidate of this host '
                         'is left')
-        host_state.limits['numa_topology'] = limits
+        host_state.limits['numa_topology'] = limits_for(host_state, spec_obj)
         return None

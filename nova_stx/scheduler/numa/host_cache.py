@@ -1,0 +1,120 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Converted host topologies kept across scheduling requests.
+
+Nova 34's scheduler builds new ``HostState`` and ``NUMATopology``
+objects from the database for every request, so a conversion kept on the
+HostState lives for one request only. Most hosts report the same
+topology request after request; this cache keeps each compute node's
+converted :class:`model.Host` and reuses it when every value the
+conversion reads (:mod:`from_nova`) is unchanged, same value and same
+type. Comparing costs a fraction of converting; any difference converts
+anew, with all of the conversion's checks. It never answers from data
+that differs from what Nova reports now, so it changes no decision.
+
+It holds at most ``size`` compute nodes, least recently used dropped
+first.
+"""
+
+import collections
+import threading
+
+from nova_stx.scheduler.numa import from_nova
+
+_ATTR = from_nova._ATTR
+
+
+def _same(value, cached):
+    return value == cached and value.__class__ is cached.__class__
+
+
+def _cell_unchanged(cell, hc):
+    """Does Nova's ``NUMACell`` still say what ``hc`` was made from?"""
+    attrs = vars(cell)
+    get = attrs.get
+    if not (_same(get('_obj_id'), hc.id) and
+            _same(get('_obj_memory'), hc.memory) and
+            _same(get('_obj_memory_usage', 0), hc.memory_usage) and
+            _same(get('_obj_cpu_usage', 0), hc.cpu_usage) and
+            get('_obj_socket') == hc.socket and
+            get('_obj_pinned_cpus') == hc.pinned and
+            get('_obj_pcpuset') == hc.pcpuset and
+            get('_obj_cpuset') == hc.cpuset):
+        return False
+    siblings = get('_obj_siblings')
+    if siblings is None or tuple(siblings) != hc.siblings:
+        return False
+    # NOTE(nova-stx): Nova's integer fields coerce on assignment; pools in
+    # another order than the converted (sorted) ones just convert anew.
+    pages = get('_obj_mempages')
+    pools = hc.mempages
+    if pages is None or len(pages) != len(pools):
+        return False
+    for page, pool in zip(pages, pools):
+        p = page.__dict__
+        if (p.get('_obj_size_kb'), p.get('_obj_total'), p.get('_obj_used'),
+                p.get('_obj_reserved', 0)) != pool:
+            return False
+    net = get('_obj_network_metadata')
+    if net is None:
+        return not hc.physnets and not hc.tunneled
+    n = vars(net)
+    return (n.get('_obj_physnets', ()) == hc.physnets and
+            bool(n.get('_obj_tunneled', False)) == hc.tunneled and
+            n.get('_obj_tunneled', False).__class__ is bool)
+
+
+def unchanged(topology, host):
+    """Is ``host`` the conversion of ``topology`` as it is now?"""
+    cells = getattr(topology, '_obj_cells', None)
+    if cells is None or len(cells) != len(host.cells):
+        return False
+    return all(_cell_unchanged(c, hc) for c, hc in zip(cells, host.cells))
+
+
+class HostCache:
+    """``compute node uuid -> model.Host``, checked on every use."""
+
+    def __init__(self, size):
+        self.size = size
+        self._hosts = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def host(self, uuid, topology):
+        """Convert ``topology`` (Nova's ``NUMATopology``) or reuse.
+
+        :param uuid: the compute node's uuid, or None (not cached)
+        :raises model.MalformedHostTopology: as :func:`from_nova.
+            host_from_nova`
+        """
+        if uuid is None or not self.size or topology is None:
+            return from_nova.host_from_nova(topology)
+        cached = self._hosts.get(uuid)
+        if cached is not None and unchanged(topology, cached):
+            self.hits += 1
+            with self._lock:
+                if uuid in self._hosts:
+                    self._hosts.move_to_end(uuid)
+            return cached
+        self.misses += 1
+        host = from_nova.host_from_nova(topology)
+        with self._lock:
+            self._hosts[uuid] = host
+            self._hosts.move_to_end(uuid)
+            while len(self._hosts) > self.size:
+                self._hosts.popitem(last=False)
+        return host
+
+    def __len__(self):
+        return len(self._hosts)
