@@ -295,6 +295,8 @@ def main():
               time.perf_counter() - t0, args.requests, args.refresh * 100))
     ours_manager = host_manager_for(STX_FILTERS)
     ours_filters = ours_manager.enabled_filters
+    numa_only = [f for f in ours_filters
+                 if type(f).__name__ == 'StxNUMATopologyFilter']
     upstream_manager = host_manager_for(['NUMATopologyFilter'])
     upstream_filters = [numa_topology_filter.NUMATopologyFilter()]
     weights = [r[1] for r in REQUESTS]
@@ -319,6 +321,10 @@ def main():
         spec = build_spec(name, props, vcpus, ram_mb, instances, devices)
         ours = schedule(timer, 'nova-stx', ours_manager, ours_filters,
                         states, spec, exact=True)
+        states = host_states(ours_manager, computes, services)
+        spec = build_spec(name, props, vcpus, ram_mb, instances, devices)
+        schedule(timer, 'numa only', ours_manager, numa_only, states, spec,
+                 exact=True)
         compared[name] += 1
         if not with_upstream:
             continue
@@ -332,11 +338,11 @@ def main():
     exact_numa.uninstall()
     print('\nCPU µs per host and request (filter: every pass of the '
           'request; consume: per request, all instances)')
-    head = '%-46s %4s %9s %9s %9s %7s %9s %9s'
+    head = '%-46s %4s %9s %9s %9s %7s %9s %7s %9s %9s'
     print(head % ('request', 'n', 'Nova HS', 'upstream', 'nova-stx',
-                  'ratio', 'consume', 'consume'))
-    print(head % ('', '', 'build', 'filter', 'filter', '', 'upstream',
-                  'exact'))
+                  'ratio', 'Stx NUMA', 'ratio', 'consume', 'consume'))
+    print(head % ('', '', 'build', 'filter', 'chain', '', 'alone', '',
+                  'upstream', 'exact'))
     n_hosts = len(fleet)
     sums = collections.Counter()
     for name, *_ in REQUESTS:
@@ -351,24 +357,29 @@ def main():
 
         up = us(('upstream', 'filter'), n_up)
         mine = us(('nova-stx', 'filter'), n_ours)
+        alone = us(('numa only', 'filter'), n_ours)
         build = s[('nova', 'host states')] / (n_up + n_ours) / n_hosts * 1e6
-        print('%-46s %4d %9.1f %9.1f %9.2f %6.0fx %9.2f %9.2f' % (
-            name, n_ours, build, up, mine, up / mine,
-            us(('upstream', 'consume'), n_up),
-            us(('nova-stx', 'consume'), n_ours)))
+        print('%-46s %4d %9.1f %9.1f %9.2f %6.0fx %9.2f %6.0fx %9.2f %9.2f'
+              % (name, n_ours, build, up, mine, up / mine, alone, up / alone,
+                 us(('upstream', 'consume'), n_up),
+                 us(('nova-stx', 'consume'), n_ours)))
         weight = dict((r[0], r[1]) for r in REQUESTS)[name]
         sums['up'] += weight * up
         sums['ours'] += weight * mine
+        sums['alone'] += weight * alone
         sums['build'] += weight * build
         if name.startswith('NUMA-heavy'):
-            heavy = mine
-    print('%-46s %4s %9.1f %9.1f %9.2f %6.0fx' % (
-        'mix (weighted as requested)', '', sums['build'] / sum(weights),
-        sums['up'] / sum(weights), sums['ours'] / sum(weights),
-        sums['up'] / sums['ours']))
+            heavy = mine, alone
+    total = sum(weights)
+    print('%-46s %4s %9.1f %9.1f %9.2f %6.0fx %9.2f %6.0fx' % (
+        'mix (weighted as requested)', '', sums['build'] / total,
+        sums['up'] / total, sums['ours'] / total, sums['up'] / sums['ours'],
+        sums['alone'] / total, sums['up'] / sums['alone']))
     if 'heavy' in locals():
-        print('NUMA-heavy request, nova-stx chain: %.3f s of CPU per request '
-              'over %d hosts' % (heavy * n_hosts / 1e6, n_hosts))
+        print('NUMA-heavy request: %.3f s of CPU per request over %d hosts '
+              'for the nova-stx chain, %.3f s for StxNUMATopologyFilter '
+              'alone' % (heavy[0] * n_hosts / 1e6, n_hosts,
+                         heavy[1] * n_hosts / 1e6))
     print('hosts chosen differently (count, upstream vs nova-stx): %d' %
           disagreements)
     cache = conversions.cache()

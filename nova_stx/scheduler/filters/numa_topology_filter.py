@@ -85,12 +85,24 @@ def host_with_policy_check(host_state, spec_obj):
 
 
 def limits_for(host_state, spec_obj):
-    """Build the ``NUMATopologyLimits`` the compute claim will read."""
+    """Build the ``NUMATopologyLimits`` the compute claim will read.
+
+    Hosts with the same ratios share one object within a request; Nova
+    only reads it.
+    """
+    network = vars(spec_obj).get('_obj_network_metadata') or None
+    key = (spec_obj, network, host_state.cpu_allocation_ratio,
+           host_state.ram_allocation_ratio)
+    cached = getattr(_local, 'limits', None)
+    if cached is not None and cached[0][0] is spec_obj and (
+            cached[0][1] is network and cached[0][2:] == key[2:]):
+        return cached[1]
     limits = objects.NUMATopologyLimits(
         cpu_allocation_ratio=host_state.cpu_allocation_ratio,
         ram_allocation_ratio=host_state.ram_allocation_ratio)
-    if 'network_metadata' in spec_obj and spec_obj.network_metadata:
-        limits.network_metadata = spec_obj.network_metadata
+    if network:
+        limits.network_metadata = network
+    _local.limits = (key, limits)
     return limits
 
 

@@ -34,22 +34,20 @@ from nova_stx.scheduler.numa import from_nova
 _ATTR = from_nova._ATTR
 
 
-def _same(value, cached):
-    return value == cached and value.__class__ is cached.__class__
-
-
 def _cell_unchanged(cell, hc):
     """Does Nova's ``NUMACell`` still say what ``hc`` was made from?"""
-    attrs = vars(cell)
-    get = attrs.get
-    if not (_same(get('_obj_id'), hc.id) and
-            _same(get('_obj_memory'), hc.memory) and
-            _same(get('_obj_memory_usage', 0), hc.memory_usage) and
-            _same(get('_obj_cpu_usage', 0), hc.cpu_usage) and
-            get('_obj_socket') == hc.socket and
-            get('_obj_pinned_cpus') == hc.pinned and
-            get('_obj_pcpuset') == hc.pcpuset and
-            get('_obj_cpuset') == hc.cpuset):
+    get = cell.__dict__.get
+    ints = (get('_obj_id'), get('_obj_memory'), get('_obj_memory_usage', 0),
+            get('_obj_cpu_usage', 0))
+    if (ints != (hc.id, hc.memory, hc.memory_usage, hc.cpu_usage) or
+            get('_obj_socket') != hc.socket or
+            get('_obj_pinned_cpus') != hc.pinned or
+            get('_obj_pcpuset') != hc.pcpuset or
+            get('_obj_cpuset') != hc.cpuset):
+        return False
+    # NOTE(nova-stx): equal is not enough: True == 1.
+    a, b, c, d = ints
+    if not (a.__class__ is b.__class__ is c.__class__ is d.__class__ is int):
         return False
     siblings = get('_obj_siblings')
     if siblings is None or tuple(siblings) != hc.siblings:
