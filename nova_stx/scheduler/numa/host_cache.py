@@ -35,41 +35,44 @@ _ATTR = from_nova._ATTR
 
 
 def _cell_unchanged(cell, hc):
-    """Does Nova's ``NUMACell`` still say what ``hc`` was made from?"""
-    get = cell.__dict__.get
-    ints = (get('_obj_id'), get('_obj_memory'), get('_obj_memory_usage', 0),
-            get('_obj_cpu_usage', 0))
+    """Does Nova's ``NUMACell`` still say what ``hc`` was made from?
+
+    :raises KeyError: a field the conversion needs is not set
+    """
+    attrs = cell.__dict__
+    get = attrs.get
+    ints = (attrs['_obj_id'], attrs['_obj_memory'],
+            get('_obj_memory_usage', 0), get('_obj_cpu_usage', 0))
     if (ints != (hc.id, hc.memory, hc.memory_usage, hc.cpu_usage) or
-            get('_obj_socket') != hc.socket or
-            get('_obj_pinned_cpus') != hc.pinned or
-            get('_obj_pcpuset') != hc.pcpuset or
-            get('_obj_cpuset') != hc.cpuset):
+            attrs['_obj_pinned_cpus'] != hc.pinned or
+            attrs['_obj_pcpuset'] != hc.pcpuset or
+            attrs['_obj_cpuset'] != hc.cpuset or
+            get('_obj_socket') != hc.socket):
         return False
     # NOTE(nova-stx): equal is not enough: True == 1.
     a, b, c, d = ints
     if not (a.__class__ is b.__class__ is c.__class__ is d.__class__ is int):
         return False
-    siblings = get('_obj_siblings')
-    if siblings is None or tuple(siblings) != hc.siblings:
+    if tuple(attrs['_obj_siblings']) != hc.siblings:
         return False
     # NOTE(nova-stx): Nova's integer fields coerce on assignment; pools in
     # another order than the converted (sorted) ones just convert anew.
-    pages = get('_obj_mempages')
+    pages = attrs['_obj_mempages']
     pools = hc.mempages
-    if pages is None or len(pages) != len(pools):
+    if len(pages) != len(pools):
         return False
     for page, pool in zip(pages, pools):
         p = page.__dict__
-        if (p.get('_obj_size_kb'), p.get('_obj_total'), p.get('_obj_used'),
+        if (p['_obj_size_kb'], p['_obj_total'], p['_obj_used'],
                 p.get('_obj_reserved', 0)) != pool:
             return False
     net = get('_obj_network_metadata')
     if net is None:
         return not hc.physnets and not hc.tunneled
-    n = vars(net)
+    n = net.__dict__
+    tunneled = n.get('_obj_tunneled', False)
     return (n.get('_obj_physnets', ()) == hc.physnets and
-            bool(n.get('_obj_tunneled', False)) == hc.tunneled and
-            n.get('_obj_tunneled', False).__class__ is bool)
+            tunneled == hc.tunneled and tunneled.__class__ is bool)
 
 
 def unchanged(topology, host):
@@ -77,7 +80,14 @@ def unchanged(topology, host):
     cells = getattr(topology, '_obj_cells', None)
     if cells is None or len(cells) != len(host.cells):
         return False
-    return all(_cell_unchanged(c, hc) for c, hc in zip(cells, host.cells))
+    try:
+        for cell, hc in zip(cells, host.cells):
+            if not _cell_unchanged(cell, hc):
+                return False
+    except (KeyError, AttributeError, TypeError):
+        # NOTE(nova-stx): let the conversion say what is wrong.
+        return False
+    return True
 
 
 class HostCache:
