@@ -32,10 +32,11 @@ each filter pass and of the accounting, and the ratio, all from one run;
 then the memory nova-stx keeps per host.
 
 Usage: ``python benchmarks/steady_state_bench.py [--hosts 1000]
-[--requests 40] [--refresh 0.02] [--upstream-every 1] [--seed 42]``.
-With ``--hosts 10000`` upstream takes about 10 s of CPU per request: use
-``--upstream-every 4`` to run it on every fourth request only (the ratio
-then compares the same requests).
+[--requests 40] [--each 0] [--refresh 0.02] [--upstream-every 1]
+[--seed 42]``. ``--each N`` adds every request type N times. With
+``--hosts 10000`` upstream takes 10 s to minutes of CPU per request: use
+``--each 1 --requests 0``, or ``--upstream-every 4`` to run it on every
+fourth request only (the ratios compare the requests both ran).
 """
 
 import argparse
@@ -273,6 +274,8 @@ def main():
     parser.add_argument('--requests', type=int, default=40)
     parser.add_argument('--refresh', type=float, default=0.02,
                         help='fraction of compute nodes updated per request')
+    parser.add_argument('--each', type=int, default=0,
+                        help='run every request type this many times too')
     parser.add_argument('--upstream-every', type=int, default=1)
     parser.add_argument('--seed', type=int, default=42)
     args = parser.parse_args()
@@ -292,7 +295,8 @@ def main():
           '%.0f%% of compute nodes refreshed per request' % (
               args.hosts, dict(sorted(shapes.items())),
               sum(1 for h in fleet if h.pci_cells),
-              time.perf_counter() - t0, args.requests, args.refresh * 100))
+              time.perf_counter() - t0,
+              args.requests + args.each * len(REQUESTS), args.refresh * 100))
     ours_manager = host_manager_for(STX_FILTERS)
     ours_filters = ours_manager.enabled_filters
     numa_only = [f for f in ours_filters
@@ -305,14 +309,16 @@ def main():
     compared = collections.Counter()
     disagreements = 0
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-    for number in range(args.requests):
+    plan = [r for r in REQUESTS for _ in range(args.each)]
+    rng.shuffle(plan)
+    plan += rng.choices(REQUESTS, weights, k=args.requests)
+    for number, request in enumerate(plan):
         now += datetime.timedelta(seconds=1)
         for index in rng.sample(range(len(fleet)),
                                 int(len(fleet) * args.refresh)):
             fleet[index].refresh(now)
             computes[index] = fleet[index].compute_node()
-        name, _w, props, vcpus, ram_mb, instances, devices = rng.choices(
-            REQUESTS, weights)[0]
+        name, _w, props, vcpus, ram_mb, instances, devices = request
         with_upstream = number % args.upstream_every == 0
         # NOTE(nova-stx): the ratio compares the requests both ran.
         timer = per_type[name] if with_upstream else skipped

@@ -138,7 +138,7 @@ def _small_case(seed, n_cells, nodes):
 
 class FindExactTestCase(base.BaseTestCase):
 
-    @hypothesis.settings(max_examples=400, **_COMMON)
+    @hypothesis.settings(max_examples=250, **_COMMON)
     @hypothesis.given(st.integers(0, 2 ** 32), st.integers(1, 6),
                       st.integers(1, 4))
     def test_find_equals_nova_on_every_assignment(self, seed, n_cells,
