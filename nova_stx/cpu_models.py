@@ -50,6 +50,17 @@ HOST_MODEL_ALIASES = {
     'Icelake-Client-noTSX': 'Icelake-Server-noTSX',
 }
 
+#: The TSX-free variant libvirt has of a model (``Haswell-noTSX`` for
+#: ``Haswell``). Intel disabled TSX (``hle``, ``rtm``) by microcode on
+#: many CPUs of these generations, so a host's libvirt may run only the
+#: variant. The filter places the two as one model (above); the driver
+#: gives a guest that asks for the model the variant when the host cannot
+#: run the model itself.
+TSX_FREE_VARIANTS = {
+    model: variant for variant, model in HOST_MODEL_ALIASES.items()
+    if variant.replace('-noTSX', '') == model
+}
+
 AMD_MODELS = (
     'Opteron_G1', 'Opteron_G2', 'Opteron_G3', 'Opteron_G4', 'Opteron_G5',
     'EPYC', 'EPYC-IBPB', 'EPYC-Rome', 'EPYC-Milan', 'EPYC-Genoa',

@@ -167,6 +167,8 @@ def configure(conf=None):
     :raises NovaChanged: the option is set and Nova changed
     """
     conf = stx_conf.CONF if conf is None else conf
+    # NOTE(nova-stx): before any filter is built (which loads the options).
+    stx_conf.register_opts(conf)
     if conf.nova_stx.exact_numa_fit:
         install()
     return installed()

@@ -21,7 +21,6 @@ from :data:`KEYS`; nothing else lists key names.
 
 import dataclasses
 import enum
-import re
 import typing as ty
 
 from nova_stx import cpu_models
@@ -54,6 +53,53 @@ class Rule(str, enum.Enum):
     SMALLEST_NON_ZERO = 'smallest-non-zero'
 
 
+#: Significant digits an integer value may have when its key has no
+#: maximum: the most Python's ``int()`` converts by default. A longer
+#: value is refused rather than converted (the conversion is quadratic).
+MAX_INTEGER_DIGITS = 4300
+
+#: The whitespace an integer may be surrounded with: ASCII only, where
+#: Python's ``int()`` also takes any Unicode space.
+_ASCII_SPACE = ' \t\n\r\x0b\x0c'
+
+#: Characters of a value shown in an error text before it is shortened.
+_SHOWN = 64
+
+
+def _escaped(chars, budget):
+    """Escape ``chars`` one by one while the result fits ``budget``."""
+    out = []
+    for char in chars:
+        piece = char if char.isprintable() else repr(char)[1:-1]
+        budget -= len(piece)
+        if budget < 0:
+            break
+        out.append(piece)
+    return out
+
+
+def shown(value):
+    """``value`` as an error text shows it: printable and short.
+
+    Control characters and lone surrogates are escaped; a value longer
+    than 64 characters once escaped keeps its start and end and says how
+    long it was.
+    """
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:
+        # NOTE(nova-stx): an int beyond Python's int-to-text digit limit.
+        return (f'an integer of about {int(value.bit_length() * 0.30103)} '
+                f'digits')
+    whole = _escaped(text[:_SHOWN + 1], _SHOWN)
+    if len(whole) == len(text):
+        return ''.join(whole)
+    half = _SHOWN // 2 - 2
+    head = ''.join(_escaped(text[:half], half))
+    tail = ''.join(reversed(_escaped(reversed(text[-half:]), half)))
+    return f'{head}...{tail} ({len(text)} characters)'
+
+
 class InvalidValue(ValueError):
     """A value breaks its key's rule; the text names key, value and rule."""
 
@@ -61,7 +107,34 @@ class InvalidValue(ValueError):
         self.name = name
         self.value = value
         self.rule = rule
-        super().__init__(f"{name} {rule}; got '{value}'.")
+        super().__init__(f"{name} {rule}; got '{shown(value)}'.")
+
+
+def integer_digits(value):
+    """Split an integer written as nova-stx reads integers.
+
+    The rule: optional surrounding ASCII whitespace, an optional ``+`` or
+    ``-``, then ASCII digits only, as Nova's integer extra-spec validators
+    and StarlingX accept ordinary decimal integers. Underscores, other
+    Unicode digits or spaces, decimals and exponents are refused.
+
+    :param value: a str, or an int (not a bool).
+    :returns: ``(negative, digits)`` with leading zeros removed (``''`` for
+        zero), or None when ``value`` is not an integer so written.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value < 0, abs(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip(_ASCII_SPACE)
+    negative = text[:1] == '-'
+    if text[:1] in ('+', '-'):
+        text = text[1:]
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return negative, text.lstrip('0')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +184,8 @@ class Key:
     precedence: ty.Optional[Precedence] = None
     #: Whether an image may set a value that differs from the flavor's.
     image_may_differ: bool = True
+    #: Nova's own property for the same setting, which this key overrides.
+    overrides_nova: ty.Optional[str] = None
 
     def names(self):
         """Return ``{source: name}`` for every source that has the key."""
@@ -145,25 +220,46 @@ class Key:
         :returns: an int, a bool or a str.
         """
         name = self.name_in(source) or self.id
-        text = value if isinstance(value, str) else str(value)
+        if self.kind is Kind.INTEGER:
+            return self._parse_integer(name, value)
+        if isinstance(value, bool) and self.kind is Kind.BOOLEAN:
+            return value
+        text = value if isinstance(value, str) else shown(value)
         if self.kind is Kind.BOOLEAN:
-            if isinstance(value, bool):
-                return value
             if text.lower() not in ('true', 'false'):
-                raise InvalidValue(name, text, self.rule_text)
+                raise InvalidValue(name, value, self.rule_text)
             return text.lower() == 'true'
-        if self.kind is Kind.ENUM:
-            if text not in self.choices:
-                raise InvalidValue(name, text, self.rule_text)
-            return text
-        if isinstance(value, bool) or not re.fullmatch(r'-?[0-9]+', text):
-            raise InvalidValue(name, text, 'must be an integer')
-        number = int(text)
+        if text not in self.choices:
+            raise InvalidValue(name, value, self.rule_text)
+        return text
+
+    def _parse_integer(self, name, value):
+        split = integer_digits(value)
+        if split is None:
+            raise InvalidValue(name, value, 'must be an integer')
+        negative, digits = split
+        if isinstance(digits, int):
+            number = -digits if negative else digits
+        else:
+            bound = self.minimum if negative else self.maximum
+            # NOTE(nova-stx): never convert more digits than a bound has:
+            # a longer number is outside it, and int() refuses (or takes
+            # quadratic time over) very long texts.
+            limit = (MAX_INTEGER_DIGITS if bound is None
+                     else len(str(abs(bound))) + 1)
+            if len(digits) > limit:
+                if bound is None:
+                    raise InvalidValue(
+                        name, value, f'must be an integer of at most '
+                        f'{MAX_INTEGER_DIGITS} digits')
+                raise InvalidValue(name, value, self.rule_text)
+            number = int(digits or '0')
+            number = -number if negative else number
         if self.zero_disables and number == 0:
             return 0
         if ((self.minimum is not None and number < self.minimum) or
                 (self.maximum is not None and number > self.maximum)):
-            raise InvalidValue(name, text, self.rule_text)
+            raise InvalidValue(name, value, self.rule_text)
         return number
 
 
@@ -289,11 +385,12 @@ LIVE_MIGRATION_TUNNEL = Key(
 CPU_MODEL = Key(
     id='cpu_model',
     title='vCPU model',
-    help=("CPU model presented to the guest. 'Passthrough' gives the host "
-          'CPU as it is and needs a KVM host; a named model needs a host '
-          'whose CPU is that model or a newer one of the same family. The '
-          'image may set it only when the flavor does not, or to the same '
-          'value.'),
+    help=("CPU model the guest sees. 'Passthrough' gives it the host CPU "
+          'as it is (host-passthrough, KVM hosts only); a named model gives '
+          "it that model (custom mode, in libvirt's spelling), on a host "
+          'whose CPU is that model or a newer one of the same family and '
+          'whose libvirt can run it. The image may set it only when the '
+          'flavor does not, or to the same value.'),
     kind=Kind.ENUM, namespace=VCPU_MODEL,
     flavor='hw:cpu_model', image='hw_cpu_model',
     choices=cpu_models.SUPPORTED_MODELS,
@@ -304,9 +401,13 @@ CPU_MODEL = Key(
 HPET_ENABLED = Key(
     id='hpet',
     title='HPET',
-    help='Give the guest a High Precision Event Timer.',
+    help=('Whether an x86 guest has a High Precision Event Timer: true '
+          "adds it, false removes it. Overrides Nova's image property "
+          'hw_time_hpet. Ignored, with a warning, for guests of other '
+          'architectures.'),
     kind=Kind.BOOLEAN, namespace=HPET,
-    flavor='hw:hpet', default='false', suggested=False)
+    flavor='hw:hpet', default="Nova's image property hw_time_hpet",
+    suggested=False, overrides_nova='hw_time_hpet')
 
 AUTO_RECOVERY_ENABLED = Key(
     id='auto_recovery',
@@ -386,3 +487,53 @@ def check_image_against_flavor(flavor, image):
                 f'permitted to override configuration set against the '
                 f'flavor)'))
     return errors
+
+
+class Effect(str, enum.Enum):
+    """What a key changes."""
+
+    #: The guest itself: the domain XML Nova's libvirt driver generates.
+    GUEST = 'guest'
+    #: How the guest's live migrations run: the libvirt migration calls.
+    MIGRATION = 'migration'
+    #: Which hosts may run the guest: a scheduler filter's verdict.
+    PLACEMENT = 'placement'
+    #: Nothing: the value is only validated (API, Glance, CLI).
+    VALIDATED = 'validated'
+
+    def __str__(self):
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Consumer:
+    """Code that acts on a key, and what it changes."""
+
+    effect: Effect
+    #: Dotted path of the function, class or method; None for VALIDATED.
+    code: ty.Optional[str] = None
+
+
+_DRIVER = 'nova_stx.virt.libvirt.driver.LibvirtDriver'
+_PLAN = 'nova_stx.virt.libvirt.migration_policy.plan'
+
+#: The data contract: which code acts on each key, and what it changes.
+#: Every key is also validated (API, Glance metadefs, CLI); a key whose
+#: only consumer is VALIDATED must say so in its help.
+CONSUMERS = {
+    LIVE_MIGRATION_MAX_DOWNTIME.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_TIMEOUT.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_AUTO_CONVERGE.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    LIVE_MIGRATION_TUNNEL.id: (Consumer(Effect.MIGRATION, _PLAN),),
+    CPU_MODEL.id: (
+        Consumer(Effect.PLACEMENT, 'nova_stx.scheduler.filters.'
+                                   'vcpu_model_filter.StxVCpuModelFilter'),
+        Consumer(Effect.GUEST, _DRIVER + '._get_guest_config')),
+    HPET_ENABLED.id: (Consumer(Effect.GUEST, _DRIVER + '._get_guest_config'),),
+    AUTO_RECOVERY_ENABLED.id: (Consumer(Effect.VALIDATED),),
+}
+
+
+def consumers(key):
+    """Return the :class:`Consumer` entries of ``key``."""
+    return CONSUMERS.get(key.id, ())

@@ -17,10 +17,16 @@ Use it instead of ``nova-compute`` with the same arguments, and set
 """
 
 import importlib
+import sys
+
+from nova_stx import nova_version
 
 
 def main():
     """Register the driver alias, then run ``nova-compute``."""
+    if '--version' in sys.argv[1:]:
+        print(nova_version.versions_text())
+        return 0
     # NOTE(nova-stx): Nova's compute command chooses native threading and
     # forbids eventlet as it is imported, so it must be imported first, and
     # only here: importing this module (entry-point checks, tests that

@@ -13,62 +13,22 @@
 """``nova-stx explain``: which hosts the nova-stx filters pass, and why."""
 
 import importlib
-import json
 import logging
-import sys
-import warnings
+import os
 
 from nova_stx.cmd import cli
+from nova_stx.cmd import inputs
+from nova_stx.cmd import names
 from nova_stx import keys
 
 _SOURCES = (keys.Source.FLAVOR, keys.Source.IMAGE)
 
 
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'explain',
-        help='Run the nova-stx scheduler filters on a fleet and say which '
-             'hosts fit a flavor and image, and why the others do not.',
-        description='Run the nova-stx scheduler filters, as the scheduler '
-                    'would, on hosts described by a fleet file, libvirt '
-                    'capabilities XML or a libvirt URI (default: the '
-                    'sample fleet shipped with nova-stx). Exits 0 when a '
-                    'host fits, 1 when none does, 2 on bad input.')
-    cli.add_property_options(parser, _SOURCES)
-    parser.add_argument('--vcpus', type=int, default=2,
-                        help='The flavor vCPUs (default 2).')
-    parser.add_argument('--ram-mb', type=int, default=2048,
-                        help='The flavor RAM in MiB (default 2048).')
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument('--fleet', metavar='FILE',
-                        help='A YAML or JSON file of host topologies.')
-    source.add_argument('--capabilities-xml', metavar='FILE',
-                        action='append',
-                        help='libvirt capabilities XML of one host '
-                             '(repeatable).')
-    source.add_argument('--libvirt-uri', metavar='URI', action='append',
-                        help='Read the capabilities from libvirt, e.g. '
-                             'test:///default (repeatable; needs '
-                             'libvirt-python).')
-    parser.add_argument(
-        '--dedicated-cpus', default='all', metavar='CPUSET',
-        help="With XML or a URI: CPUs for pinned guests, as nova.conf's "
-             "[compute] cpu_dedicated_set ('all' or 'none'; default all).")
-    parser.add_argument(
-        '--shared-cpus', default='all', metavar='CPUSET',
-        help="With XML or a URI: CPUs for floating guests, as "
-             "[compute] cpu_shared_set ('all' or 'none'; default all).")
-    parser.add_argument('--format', choices=('table', 'json'),
-                        default='table', help='Output format.')
-    parser.set_defaults(func=run)
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError as exc:
-        raise cli.UsageError(f'cannot read {path}: {exc.strerror}')
+def _modules():
+    # NOTE(nova-stx): Nova is imported only when the command runs, so the
+    # other subcommands and --help stay fast.
+    return [importlib.import_module(f'nova_stx.explain.{name}')
+            for name in ('capabilities', 'report', 'fleet')]
 
 
 def _from_uri(uri):
@@ -88,61 +48,142 @@ def _from_uri(uri):
         raise cli.UsageError(f'{uri}: {exc}')
 
 
-def _explain_modules():
-    # NOTE(nova-stx): Nova is imported only when the command runs, so the
-    # other subcommands and --help stay fast. Nova's imports pull in
-    # futurist, which probes for eventlet and warns that it is deprecated;
-    # nova-stx never uses eventlet, so that warning is noise here.
-    warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-    return [importlib.import_module(f'nova_stx.explain.{name}')
-            for name in ('capabilities', 'report', 'fleet')]
-
-
-def hosts(args, capabilities, fleet):
-    """Return the fleet's host mappings the arguments point at."""
-    if args.fleet:
-        return fleet.parse(_read(args.fleet), args.fleet)
-    docs = []
-    for path in args.capabilities_xml or ():
-        docs.append((_read(path), path))
-    for uri in args.libvirt_uri or ():
-        xml, hostname = _from_uri(uri)
-        docs.append((xml, f'{hostname} ({uri})'))
-    if not docs:
-        return fleet.sample()
-    return [capabilities.host_from_capabilities(
-        xml, name, args.dedicated_cpus, args.shared_cpus)
-        for xml, name in docs]
-
-
-def run(args):
-    # NOTE(nova-stx): the filters log a host they cannot evaluate; here
-    # the table already shows that reason.
-    logger = logging.getLogger('nova_stx.scheduler')
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _live_states(config_files):
+    for path in config_files:
+        if os.path.isdir(path):
+            raise cli.UsageError(f'--config-file {path} is a directory, '
+                                 f'not a nova.conf')
+        inputs.read_text(path, 'nova.conf')
+    live = importlib.import_module('nova_stx.explain.live')
     try:
-        return _run(args)
-    finally:
-        logger.setLevel(level)
-
-
-def _run(args):
-    capabilities, report, fleet = _explain_modules()
-    try:
-        states = [fleet.host_state(h)
-                  for h in hosts(args, capabilities, fleet)]
-        properties = cli.properties_from_args(args, _SOURCES)
-        spec, notes = report.build_request(
-            properties[keys.Source.FLAVOR], properties[keys.Source.IMAGE],
-            args.vcpus, args.ram_mb)
-    except (fleet.FleetError, capabilities.CapabilitiesError,
-            report.RequestError) as exc:
+        live.configure(config_files)
+        return live.host_states()
+    except live.LiveFleetError as exc:
         raise cli.UsageError(str(exc))
-    result = report.run(states, spec, notes=notes)
-    if args.format == 'json':
-        json.dump(result.as_dict(), sys.stdout, indent=2)
-        sys.stdout.write('\n')
+    except Exception as exc:
+        # NOTE(nova-stx): oslo.config and oslo.db errors of a broken
+        # nova.conf or an unreachable database.
+        raise cli.UsageError(f'cannot read the fleet from '
+                             f'{", ".join(config_files)}: {exc}')
+
+
+def host_states(args, capabilities, fleet):
+    """Return ``(HostStates, notes)`` for the hosts the arguments name."""
+    if args.config_file:
+        return _live_states(args.config_file)
+    if args.fleet:
+        text = inputs.read_text(args.fleet, 'fleet file')
+        data = inputs.load_yaml(text, args.fleet)
+        hosts = fleet.hosts_of(data, args.fleet)
     else:
-        sys.stdout.write(report.format_table(result))
-    return 0 if result.fitting else 1
+        docs = []
+        for path in args.capabilities_xml or ():
+            docs.append((inputs.read_text(path, 'capabilities XML'), path))
+        for uri in args.libvirt_uri or ():
+            xml, hostname = _from_uri(uri)
+            docs.append((xml, f'{hostname} ({uri})'))
+        hosts = [capabilities.host_from_capabilities(
+            xml, name, args.dedicated_cpus, args.shared_cpus)
+            for xml, name in docs] if docs else fleet.sample()
+    return [fleet.host_state(h) for h in hosts], []
+
+
+def rows(result):
+    """Return ``(columns, rows)``: one row per host, a column per filter.
+
+    A filter's column says ``pass`` or ``FAIL``; ``Reasons`` holds each
+    failing filter's reason.
+    """
+    short = [name.replace('Stx', '', 1).replace('Filter', '')
+             for name in result.filters]
+    columns = ('Host', *short, 'Result', 'Reasons')
+    data = []
+    for host in result.hosts:
+        verdicts = ['pass' if reason is None else 'FAIL'
+                    for _name, reason in host.verdicts]
+        reasons = {name: reason for name, reason in host.verdicts
+                   if reason is not None}
+        data.append((host.host, *verdicts,
+                     'fits' if host.fits else 'rejected',
+                     cli.DictColumn(reasons)))
+    return columns, data
+
+
+class Explain(cli.Lister):
+    """Say which hosts the nova-stx filters pass for a flavor and image.
+
+    Runs the nova-stx scheduler filters, as the scheduler would, on the
+    compute nodes of a deployment (--config-file, its nova.conf), a fleet
+    file, libvirt capabilities XML or a libvirt URI (default: the sample
+    fleet shipped with nova-stx). Exits 0 when a host fits, 1 when none
+    does, 2 on bad input.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        cli.add_property_options(parser, _SOURCES)
+        parser.add_argument('--vcpus', type=inputs.count, default=2,
+                            help='The flavor vCPUs (default 2).')
+        parser.add_argument('--ram-mb', type=inputs.positive_size,
+                            default=2048,
+                            help='The flavor RAM in MiB (default 2048).')
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument(
+            '--config-file', metavar='NOVA_CONF', action='append',
+            help="A deployment's nova.conf (repeatable, read in order): "
+                 'explain on the compute nodes in its cell databases, as '
+                 "Nova's scheduler sees them.")
+        source.add_argument('--fleet', metavar='FILE',
+                            help='A YAML or JSON file of host topologies.')
+        source.add_argument('--capabilities-xml', metavar='FILE',
+                            action='append',
+                            help='libvirt capabilities XML of one host '
+                                 '(repeatable).')
+        source.add_argument('--libvirt-uri', metavar='URI', action='append',
+                            help='Read the capabilities from libvirt, e.g. '
+                                 'test:///default (repeatable; needs '
+                                 'libvirt-python).')
+        parser.add_argument(
+            '--dedicated-cpus', default='all', metavar='CPUSET',
+            help="With XML or a URI: CPUs for pinned guests, as "
+                 "nova.conf's [compute] cpu_dedicated_set ('all' or "
+                 "'none'; default all).")
+        parser.add_argument(
+            '--shared-cpus', default='all', metavar='CPUSET',
+            help="With XML or a URI: CPUs for floating guests, as "
+                 "[compute] cpu_shared_set ('all' or 'none'; default all).")
+        return parser
+
+    def take_action(self, args):
+        # NOTE(nova-stx): the filters log a host they cannot evaluate;
+        # here the Reasons column already shows it.
+        logger = logging.getLogger('nova_stx.scheduler')
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            return self._take_action(args)
+        finally:
+            logger.setLevel(level)
+
+    def _take_action(self, args):
+        properties = cli.properties_from_args(args, _SOURCES)
+        names.refuse_unknown(properties, cli.UsageError)
+        capabilities, report, fleet = _modules()
+        try:
+            states, notes = host_states(args, capabilities, fleet)
+            spec, request_notes = report.build_request(
+                properties[keys.Source.FLAVOR],
+                properties[keys.Source.IMAGE], args.vcpus, args.ram_mb)
+        except (fleet.FleetError, capabilities.CapabilitiesError,
+                report.RequestError) as exc:
+            raise cli.UsageError(str(exc))
+        if not states:
+            raise cli.UsageError('no compute node to explain on')
+        result = report.run(states, spec, notes=list(notes) +
+                            list(request_notes))
+        for note in result.notes:
+            self.app.stderr.write(f'Note: {note}\n')
+        if not result.fitting:
+            self.app.stderr.write('No host fits (NoValidHost).\n')
+        self.exit_code = 0 if result.fitting else 1
+        return rows(result)

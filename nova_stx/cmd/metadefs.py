@@ -18,31 +18,34 @@ from nova_stx.cmd import cli
 from nova_stx import metadefs
 
 
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'metadefs',
-        help='Print the directory of the installed Glance metadefs, or '
-             'write them to a directory.',
-        description='Without options, print the directory holding the '
-                    'Glance metadef files, for "glance-manage db '
-                    'load_metadefs --path DIR". With --write, copy them '
-                    'into DIR and print each file written.')
-    parser.add_argument('--write', metavar='DIR',
-                        help='Write the metadef files into DIR.')
-    parser.set_defaults(func=run)
+class Metadefs(cli.Lister):
+    """Print the directory of the installed Glance metadefs, or copy them.
 
+    Without options, print the directory holding the Glance metadef
+    files, for "glance-manage db load_metadefs --path DIR" (add "--merge
+    --prefer_new" to upgrade namespaces already loaded). With --write,
+    copy them into DIR and print each file written.
+    """
 
-def run(args):
-    if not args.write:
-        print(metadefs.DIRECTORY)
-        return 0
-    target = os.path.abspath(args.write)
-    if os.path.exists(target) and not os.path.isdir(target):
-        raise cli.UsageError(f'{target} exists and is not a directory')
-    try:
-        paths = metadefs.write(target)
-    except OSError as exc:
-        raise cli.UsageError(f'cannot write to {target}: {exc.strerror}')
-    for path in paths:
-        print(path)
-    return 0
+    # NOTE(nova-stx): the plain path by default, so that
+    # "$(nova-stx metadefs)" works in scripts.
+    formatter_default = 'value'
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--write', metavar='DIR',
+                            help='Write the metadef files into DIR.')
+        return parser
+
+    def take_action(self, args):
+        if not args.write:
+            return ('Directory',), [(metadefs.DIRECTORY,)]
+        target = os.path.abspath(args.write)
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise cli.UsageError(f'{target} exists and is not a directory')
+        try:
+            paths = metadefs.write(target)
+        except OSError as exc:
+            raise cli.UsageError(
+                f'cannot write to {target}: {exc.strerror}')
+        return ('Written',), [(path,) for path in paths]

@@ -12,58 +12,34 @@
 
 """``nova-stx migration-plan``: the limits a live migration would get.
 
-Properties are checked with the rules Nova's API and Glance apply: a value
-they would reject is an error (exit 2). A valid value that the operator's
-``[nova_stx] tenant_*`` bounds adjust or ignore is applied as the driver
-would and reported as a warning.
+Values are handled exactly as the driver handles them: one out of range
+is clamped or ignored, with the warning the driver logs (instance
+metadata is not validated by Nova's API, so such values do arrive).
+Unknown or misspelt names are refused (exit 2), naming the closest
+valid name.
 """
 
-import argparse
-import json
+import os
 
+from cliff import columns
 from oslo_config import cfg
 
 from nova_stx.cmd import cli
+from nova_stx.cmd import inputs
+from nova_stx.cmd import names
 from nova_stx import conf as stx_conf
 from nova_stx import keys
 from nova_stx.virt.libvirt import migration_policy
 
 
-def _positive(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive number, got '{text}'")
-    return value
+class StepsColumn(columns.FormattableColumn):
+    """The downtime ramp: ``after S s: M ms`` lines, or ``[[S, M]]``."""
 
+    def human_readable(self):
+        return '\n'.join(f'after {s} s: {ms} ms' for s, ms in self._value)
 
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'migration-plan',
-        help='Show the max downtime, timeout, action and downtime ramp a '
-             'live migration would get.',
-        description='Resolve the per-instance live-migration limits from '
-                    'flavor, image and instance properties and nova.conf, '
-                    'as the nova-stx libvirt driver does.')
-    cli.add_property_options(parser)
-    parser.add_argument(
-        '--ram-mb', type=_positive, default=2048,
-        help='Guest RAM in MiB (default 2048); with --disk-gb it sets the '
-             "data size Nova's per-GiB options scale by.")
-    parser.add_argument(
-        '--disk-gb', type=_positive, action='append', default=[],
-        help='Size in GiB of a local disk copied by a block migration '
-             '(repeatable).')
-    parser.add_argument(
-        '--config-file', metavar='PATH',
-        help='A nova.conf for the [libvirt] and [nova_stx] options; '
-             'without it, the defaults.')
-    parser.add_argument('--format', choices=('text', 'json'),
-                        default='text')
-    parser.set_defaults(func=run)
+    def machine_readable(self):
+        return [list(step) for step in self._value]
 
 
 def load_settings(config_file=None):
@@ -71,29 +47,39 @@ def load_settings(config_file=None):
 
     :param config_file: path of a nova.conf, or None.
     :returns: a :class:`~migration_policy.Settings`.
-    :raises cli.UsageError: when the file is missing or a value is invalid.
+    :raises cli.UsageError: when the file is unreadable, a value is
+        invalid or the ``[nova_stx]`` options contradict each other.
     """
     # NOTE(nova-stx): Nova's options are imported only for this command,
     # so the other subcommands work where Nova is not installed.
     from nova.conf import libvirt as nova_libvirt_conf
 
+    if config_file is not None:
+        # NOTE(nova-stx): oslo.config reads a directory or a binary file
+        # with a traceback; check what it gets first.
+        if os.path.isdir(config_file):
+            raise cli.UsageError(f'--config-file {config_file} is a '
+                                 f'directory, not a nova.conf')
+        inputs.read_text(config_file, 'nova.conf')
     conf = cfg.ConfigOpts()
     nova_libvirt_conf.register_opts(conf)
     stx_conf.register_opts(conf)
     try:
         conf(args=[], project='nova',
              default_config_files=[config_file] if config_file else [])
+        problems = stx_conf.check(conf)
+        if problems:
+            raise cli.UsageError(f'{config_file}: ' + ' '.join(problems))
         return migration_policy.Settings.from_conf(conf)
     except cfg.ConfigFilesNotFoundError:
         raise cli.UsageError(f'cannot read {config_file}')
-    except (cfg.ConfigFileParseError, cfg.ConfigFileValueError,
-            ValueError) as exc:
-        raise cli.UsageError(f'{config_file}: {exc}')
+    except (cfg.Error, ValueError) as exc:
+        raise cli.UsageError(f'{config_file}: {cli.one_line(exc)}')
 
 
 def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
                disk_gb=(), settings=None):
-    """Validate the properties and return the plan.
+    """Return the plan the driver would make, as the driver makes it.
 
     :param flavor: flavor extra specs, ``{name: value}``.
     :param image: image properties, ``{name: value}``.
@@ -102,15 +88,12 @@ def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
     :param disk_gb: sizes of block-migrated disks, GiB.
     :param settings: a ``Settings``; None for the defaults.
     :returns: a ``MigrationPlan``.
-    :raises cli.UsageError: naming each invalid key, value and rule.
+    :raises cli.UsageError: naming each unknown property name.
     """
     by_source = {keys.Source.FLAVOR: flavor or {},
                  keys.Source.IMAGE: image or {},
                  keys.Source.INSTANCE: instance or {}}
-    errors = [str(exc) for source, props in by_source.items()
-              for exc in keys.validate(props, source)]
-    if errors:
-        raise cli.UsageError(' '.join(errors))
+    names.refuse_unknown(by_source, cli.UsageError)
     return migration_policy.plan(
         by_source[keys.Source.FLAVOR], by_source[keys.Source.IMAGE],
         by_source[keys.Source.INSTANCE],
@@ -118,53 +101,70 @@ def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
         settings or migration_policy.Settings())
 
 
-def _flag_text(value, source):
-    if value is None:
-        return 'host setting'
-    return f'{str(value).lower()} ({source})'
+def fields(plan):
+    """Return the plan as ``[(field, value)]``, in display order."""
+    src = plan.sources
+    return [
+        ('max_downtime_ms', plan.max_downtime_ms),
+        ('max_downtime_source', src['max_downtime_ms']),
+        ('timeout_s', plan.timeout_s),
+        ('timeout_source', src['timeout_s']),
+        ('timeout_action', plan.timeout_action),
+        ('post_copy', plan.post_copy),
+        ('auto_converge', plan.auto_converge),
+        ('auto_converge_source', src['auto_converge']),
+        ('tunnelled', plan.tunnelled),
+        ('tunnelled_source', src['tunnelled']),
+        ('ramp', plan.ramp),
+        ('steps', StepsColumn(plan.steps)),
+        ('warnings', cli.ListColumn(plan.warnings)),
+    ]
 
 
 def render_text(plan):
-    """Return the plan as the text ``migration-plan`` prints.
-
-    :param plan: a ``MigrationPlan``.
-    :returns: a multi-line string.
-    """
-    src = plan.sources
-    timeout = (f'{plan.timeout_s} s' if plan.timeout_s else 'none (0)')
-    action = plan.timeout_action
-    if action == migration_policy.FORCE_COMPLETE:
-        action += ' (post-copy)' if plan.post_copy else ' (pause)'
-    lines = [
-        f"Max downtime:   {plan.max_downtime_ms} ms "
-        f"({src['max_downtime_ms']})",
-        f"Timeout:        {timeout} ({src['timeout_s']})",
-        f'Timeout action: {action}',
-        f"Auto-converge:  "
-        f"{_flag_text(plan.auto_converge, src['auto_converge'])}",
-        f"Tunnelled:      {_flag_text(plan.tunnelled, src['tunnelled'])}",
-        f'Downtime ramp:  {plan.ramp}',
-    ]
-    lines += [f'  after {seconds:>5} s: {ms:>5} ms'
-              for seconds, ms in plan.steps]
-    if plan.warnings:
-        lines.append('Warnings:')
-        lines += [f'  {warning}' for warning in plan.warnings]
+    """Return the plan as ``field: value`` lines (the demo prints it)."""
+    lines = []
+    for name, value in fields(plan):
+        text = value.human_readable() if hasattr(
+            value, 'human_readable') else str(value)
+        first, *rest = text.splitlines() or ['']
+        lines.append(f'{name + ":":<22}{first}')
+        lines += [' ' * 22 + line for line in rest]
     return '\n'.join(lines)
 
 
-def render_json(plan):
-    """Return the plan as the JSON ``migration-plan`` prints."""
-    return json.dumps(plan.to_dict(), sort_keys=True)
+class MigrationPlan(cli.ShowOne):
+    """Show the max downtime, timeout, action and ramp of a migration.
 
+    The per-instance live-migration limits resolved from flavor, image
+    and instance properties and nova.conf, as the nova-stx libvirt driver
+    resolves them; auto_converge and tunnelled are null where the host's
+    setting applies.
+    """
 
-def run(args):
-    props = cli.properties_from_args(args)
-    plan = build_plan(props[keys.Source.FLAVOR], props[keys.Source.IMAGE],
-                      props[keys.Source.INSTANCE], args.ram_mb,
-                      args.disk_gb, load_settings(args.config_file))
-    if args.format == 'json':
-        print(render_json(plan))
-    else:
-        print(render_text(plan))
-    return 0
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        cli.add_property_options(parser)
+        parser.add_argument(
+            '--ram-mb', type=inputs.positive_size, default=2048,
+            help='Guest RAM in MiB (default 2048); with --disk-gb it sets '
+                 "the data size Nova's per-GiB options scale by.")
+        parser.add_argument(
+            '--disk-gb', type=inputs.positive_size, action='append',
+            default=[],
+            help='Size in GiB of a local disk copied by a block migration '
+                 '(repeatable).')
+        parser.add_argument(
+            '--config-file', metavar='PATH',
+            help='A nova.conf for the [libvirt] and [nova_stx] options; '
+                 'without it, the defaults.')
+        return parser
+
+    def take_action(self, args):
+        props = cli.properties_from_args(args)
+        plan = build_plan(props[keys.Source.FLAVOR],
+                          props[keys.Source.IMAGE],
+                          props[keys.Source.INSTANCE], args.ram_mb,
+                          args.disk_gb, load_settings(args.config_file))
+        pairs = fields(plan)
+        return tuple(n for n, _v in pairs), tuple(v for _n, v in pairs)

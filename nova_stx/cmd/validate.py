@@ -12,52 +12,50 @@
 
 """``nova-stx validate``: check properties offline with the API's rules."""
 
-import json
-
-import yaml
-
 from nova_stx.cmd import cli
+from nova_stx.cmd import inputs
+from nova_stx.cmd import names
 from nova_stx import keys
 
-
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'validate',
-        help='Check flavor extra specs, image properties and instance '
-             'metadata against the rules Nova, Glance and the driver apply.',
-        description='Check the nova-stx keys among the given properties. '
-                    'Exits 1 when any is invalid, 2 on a usage error.')
-    cli.add_property_options(parser)
-    parser.add_argument(
-        '--file', metavar='PATH',
-        help='A JSON or YAML file {"flavor": {...}, "image": {...}, '
-             '"instance": {...}}; options add to it.')
-    parser.set_defaults(func=run)
+_SECTIONS = {s.value: s for s in cli.PROPERTY_SOURCES}
 
 
-def _load(path):
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f)
-    except OSError as exc:
-        raise cli.UsageError(f'cannot read {path}: {exc.strerror}')
-    except yaml.YAMLError as exc:
-        raise cli.UsageError(f'{path} is not valid JSON or YAML: {exc}')
+def load_file(path):
+    """Read a properties file: ``{flavor: {...}, image: {...}, ...}``.
+
+    Values are kept as the text written (as Nova and Glance keep them).
+
+    :returns: ``{Source: {name: value}}``.
+    :raises cli.UsageError: naming the file and the problem.
+    """
+    data = inputs.load_yaml(inputs.read_text(path, 'properties file'),
+                            path, typed=False)
     data = data or {}
-    if not isinstance(data, dict) or not all(
-            isinstance(data.get(s.value, {}), dict)
-            for s in cli.PROPERTY_SOURCES):
+    if not isinstance(data, dict):
         raise cli.UsageError(
             f'{path} must map "flavor", "image" and "instance" to '
             f'objects of properties')
-    unknown = set(data) - {s.value for s in cli.PROPERTY_SOURCES}
+    unknown = [str(s) for s in data if s not in _SECTIONS]
     if unknown:
         raise cli.UsageError(
             f'{path}: unknown section(s) {", ".join(sorted(unknown))}; '
             f'expected flavor, image, instance')
-    return {s: {str(k): v if isinstance(v, str) else json.dumps(v)
-                for k, v in data.get(s.value, {}).items()}
-            for s in cli.PROPERTY_SOURCES}
+    result = {s: {} for s in cli.PROPERTY_SOURCES}
+    for section, props in data.items():
+        if props in (None, ''):
+            continue
+        if not isinstance(props, dict):
+            raise cli.UsageError(f'{path}: "{section}" must be an object '
+                                 f'of properties')
+        for name, value in props.items():
+            where = f'{path}: {section} property {name!r}'
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise cli.UsageError(f'{where} must be a name with a '
+                                     f'plain value, not a list or object')
+            inputs.check_text(name, where)
+            inputs.check_text(value, where)
+            result[_SECTIONS[section]][name] = value
+    return result
 
 
 def _nova_error(name, value):
@@ -78,23 +76,21 @@ def check(properties):
     """Check every property; return ``[(source, name, value, error)]``.
 
     ``error`` is None for a valid property. Our keys are checked with the
-    registry; unknown names under our prefixes are errors; other flavor
-    extra specs get Nova's own validation when Nova is installed.
+    registry; unknown names (ours and Nova's strict namespaces) are errors
+    naming the closest valid name; other flavor extra specs get Nova's own
+    validation when Nova is installed.
     """
     results = []
     for source, props in properties.items():
         owned = keys.by_name(source)
         for name, value in props.items():
-            error = None
-            if name in owned:
+            error = names.unknown_reason(source, name)
+            if error is None and name in owned:
                 try:
                     owned[name].parse(value, source)
                 except keys.InvalidValue as exc:
                     error = str(exc)
-            elif name.startswith(keys.owned_prefixes()):
-                error = (f"{name} is not a nova-stx {source} key; known: "
-                         f"{', '.join(sorted(owned))}")
-            elif source is keys.Source.FLAVOR:
+            elif error is None and source is keys.Source.FLAVOR:
                 error = _nova_error(name, value)
             results.append((source, name, value, error))
     conflicts = {exc.name: str(exc)
@@ -107,20 +103,37 @@ def check(properties):
             for source, name, value, error in results]
 
 
-def run(args):
-    properties = _load(args.file) if args.file else {
-        s: {} for s in cli.PROPERTY_SOURCES}
-    for source, props in cli.properties_from_args(args).items():
-        properties[source].update(props)
-    if not any(properties.values()):
-        raise cli.UsageError(
-            'nothing to check: give --flavor-property, --image-property, '
-            '--instance-property or --file')
-    failed = 0
-    for source, name, value, error in check(properties):
-        if error:
-            failed += 1
-            print(f'error  {source:<8} {error}')
-        else:
-            print(f'ok     {source:<8} {name}={value}')
-    return 1 if failed else 0
+class Validate(cli.Lister):
+    """Check flavor extra specs, image properties and instance metadata.
+
+    The rules are those Nova's API, Glance and the driver apply; unknown
+    or misspelt names are errors naming the closest valid name. Exits 1
+    when any property is invalid, 2 on a usage error.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        cli.add_property_options(parser)
+        parser.add_argument(
+            '--file', metavar='PATH',
+            help='A JSON or YAML file {"flavor": {...}, "image": {...}, '
+                 '"instance": {...}}; options add to it.')
+        return parser
+
+    def take_action(self, args):
+        properties = load_file(args.file) if args.file else {
+            s: {} for s in cli.PROPERTY_SOURCES}
+        for source, props in cli.properties_from_args(args).items():
+            for name, value in props.items():
+                inputs.check_text(name, f'--{source}-property {name!r}')
+                inputs.check_text(value, f'--{source}-property {name!r}')
+            properties[source].update(props)
+        if not any(properties.values()):
+            raise cli.UsageError(
+                'nothing to check: give --flavor-property, '
+                '--image-property, --instance-property or --file')
+        rows = [(str(source), name, value, 'error' if error else 'ok',
+                 error or '')
+                for source, name, value, error in check(properties)]
+        self.exit_code = 1 if any(r[3] == 'error' for r in rows) else 0
+        return ('Source', 'Property', 'Value', 'Result', 'Detail'), rows

@@ -14,6 +14,8 @@
 
 from oslo_config import cfg
 
+from nova_stx.virt.libvirt import downtime_ramp
+
 GROUP = cfg.OptGroup(
     'nova_stx', title='nova-stx options',
     help='Options of the nova-stx scheduler filters and libvirt driver '
@@ -59,14 +61,16 @@ Related options:
 """),
     cfg.StrOpt(
         'live_migration_downtime_ramp',
-        default='starlingx',
+        default=downtime_ramp.STARLINGX,
         choices=[
-            ('starlingx', 'Linear, reaching the maximum downtime at 2/3 of '
-                          'the timeout (StarlingX).'),
-            ('nova', "Linear, one step every "
-                     "[libvirt] live_migration_downtime_delay seconds per "
-                     "GiB of guest data (upstream Nova)."),
-            ('exponential', 'Exponential, as Nova Liberty did.'),
+            (downtime_ramp.STARLINGX,
+             'Linear, reaching the maximum downtime at 2/3 of the timeout '
+             '(StarlingX).'),
+            (downtime_ramp.NOVA,
+             'Linear, one step every [libvirt] '
+             'live_migration_downtime_delay seconds per GiB of guest data '
+             '(upstream Nova).'),
+            (downtime_ramp.EXPONENTIAL, 'Exponential, as Nova Liberty did.'),
         ],
         help="""
 How the maximum downtime grows from its first step to the effective
@@ -142,3 +146,15 @@ def register_opts(conf):
 
 def list_opts():
     return [(GROUP, OPTS)]
+
+
+def check_opts(conf):
+    """Return problems of these options taken together (see conf.check)."""
+    stx = conf.nova_stx
+    low = stx.tenant_live_migration_timeout_min
+    high = stx.tenant_live_migration_timeout_max
+    if low > high:
+        return [f'[nova_stx] tenant_live_migration_timeout_min ({low}) is '
+                f'greater than tenant_live_migration_timeout_max ({high}): '
+                f'set the minimum at most the maximum.']
+    return []

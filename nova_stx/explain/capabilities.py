@@ -51,10 +51,18 @@ def host_from_capabilities(xml, name, dedicated='all', shared='all'):
     """
     caps = vconfig.LibvirtConfigCaps()
     try:
-        caps.parse_str(xml)
-    except (etree.XMLSyntaxError, ValueError, TypeError) as exc:
+        # NOTE(nova-stx): parsed once without entities or network access
+        # first, so a hostile file cannot expand or fetch anything.
+        safe = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(xml.encode('utf-8'), safe)
+        if root.tag != 'capabilities':
+            raise ValueError(f'the root element is <{root.tag}>, not '
+                             f'<capabilities>')
+        caps.parse_dom(root)
+    except (etree.XMLSyntaxError, ValueError, TypeError, AttributeError,
+            KeyError) as exc:
         raise CapabilitiesError(f'{name}: not libvirt capabilities XML: '
-                                f'{exc}')
+                                f"{' '.join(str(exc).split())}")
     if caps.host is None or caps.host.topology is None or not (
             caps.host.topology.cells):
         raise CapabilitiesError(f'{name}: the capabilities XML has no NUMA '
@@ -86,9 +94,12 @@ def host_from_capabilities(xml, name, dedicated='all', shared='all'):
                           for size, total in pages.items()},
         })
     cpu = caps.host.cpu
+    # NOTE(nova-stx): without <cpu> the host's CPU is unknown, as in
+    # Nova's cpu_info of such a host; hw:cpu_model requests fail on it.
     return {
         'name': name,
         'cpu': {'model': cpu.model, 'vendor': cpu.vendor,
-                'features': sorted(f.name for f in cpu.features)},
+                'features': sorted(f.name for f in cpu.features)}
+        if cpu is not None else {},
         'cells': cells,
     }

@@ -42,6 +42,8 @@ from nova.virt import hardware
 import yaml
 
 SMALL_PAGE_KB = 4
+#: Highest CPU id a fleet may name (bounds the work a CPU range makes).
+MAX_CPU_ID = 65535
 _SIZE = re.compile(r'^([0-9]+)\s*([KMG]?)(i?B)?$', re.IGNORECASE)
 _UNITS = {'': 1, 'K': 1, 'M': 1024, 'G': 1024 * 1024}
 SAMPLE = 'sample_fleet.yaml'
@@ -75,12 +77,17 @@ def cpuset(value, where, name):
     if value is None or value == '':
         return set()
     if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise FleetError(f'{where}: {name} has a negative CPU id '
-                             f'{value}')
+        if not 0 <= value <= MAX_CPU_ID:
+            raise FleetError(f'{where}: {name} has CPU id {value}, outside '
+                             f'0 to {MAX_CPU_ID}')
         return {value}
     if isinstance(value, (list, tuple)):
         return set().union(*(cpuset(v, where, name) for v in value))
+    if not isinstance(value, str) or any(
+            len(n) > 5 or int(n) > MAX_CPU_ID
+            for n in re.findall(r'[0-9]+', value)):
+        raise FleetError(f'{where}: {name} {value!r} is not a CPU set of '
+                         f'ids from 0 to {MAX_CPU_ID}, such as 0-3,^2')
     try:
         return set(hardware.parse_cpu_spec(str(value)))
     except nova_exception.Invalid as exc:
@@ -97,6 +104,9 @@ def _count(data, name, where, default=0):
 
 def _siblings(cpus, threads, explicit, where):
     if explicit is not None:
+        if not isinstance(explicit, list):
+            raise FleetError(f'{where}: siblings must be a list of CPU '
+                             f'sets')
         groups = [cpuset(s, where, 'siblings') for s in explicit]
         covered = set().union(*groups)
         if covered != cpus or sum(map(len, groups)) != len(covered):
@@ -110,7 +120,11 @@ def _siblings(cpus, threads, explicit, where):
 
 def _pages(data, memory_mb, where):
     huge = {}
-    for size, pool in (data.get('hugepages') or {}).items():
+    pools = data.get('hugepages') or {}
+    if not isinstance(pools, dict):
+        raise FleetError(f'{where}: hugepages must map page sizes to '
+                         f'counts')
+    for size, pool in pools.items():
         size_kb = page_size_kb(size, where)
         if not isinstance(pool, dict):
             pool = {'total': pool}
@@ -190,9 +204,14 @@ def host_state(data):
     cpu = data.get('cpu') or {}
     if not isinstance(cpu, dict):
         raise FleetError(f'{_where(name)}: cpu must be a mapping')
+    features = cpu.get('features') or []
+    if not isinstance(features, list) or not all(
+            isinstance(f, str) for f in features):
+        raise FleetError(f'{_where(name)}: cpu features must be a list of '
+                         f'names')
     state.cpu_info = json.dumps({
         'model': cpu.get('model'), 'vendor': cpu.get('vendor'),
-        'features': sorted(cpu.get('features') or ())})
+        'features': sorted(features)})
     state.cpu_allocation_ratio = _ratio(data, 'cpu_allocation_ratio', 16.0,
                                         _where(name))
     state.ram_allocation_ratio = _ratio(data, 'ram_allocation_ratio', 1.5,
@@ -215,6 +234,14 @@ def parse(text, origin):
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise FleetError(f'{origin}: not YAML or JSON: {exc}')
+    return hosts_of(data, origin)
+
+
+def hosts_of(data, origin):
+    """Return the host mappings of parsed fleet data.
+
+    :raises FleetError: when it is not a fleet.
+    """
     hosts = data.get('hosts') if isinstance(data, dict) else None
     if not isinstance(hosts, list) or not hosts:
         raise FleetError(f"{origin}: expected a mapping with a non-empty "

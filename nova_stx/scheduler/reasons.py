@@ -27,6 +27,8 @@ import threading
 
 from oslo_log import log as logging
 
+from nova_stx.scheduler import request_fields
+
 LOG = logging.getLogger(__name__)
 
 _local = threading.local()
@@ -42,8 +44,7 @@ class _Request:
 
 
 def _key(spec_obj):
-    uuid = getattr(spec_obj, 'instance_uuid', None) if spec_obj else None
-    return (id(spec_obj), uuid)
+    return (id(spec_obj), request_fields.instance_uuid(spec_obj))
 
 
 def host_name(host_state):
@@ -80,7 +81,7 @@ def record(filter_name, host_state, reason, spec_obj=None):
     host = host_name(host_state)
     LOG.debug('%(host)s fails %(filter)s: %(reason)s',
               {'host': host, 'filter': filter_name, 'reason': reason},
-              instance_uuid=getattr(spec_obj, 'instance_uuid', None))
+              instance_uuid=request_fields.instance_uuid(spec_obj))
     current = getattr(_local, 'request', None)
     if current is not None and current.key == _key(spec_obj):
         current.rejections.setdefault(filter_name, []).append(
@@ -128,5 +129,5 @@ def log_summary(spec_obj, top):
     """
     LOG.info('nova-stx filters left no host for instance %(uuid)s: '
              '%(summary)s',
-             {'uuid': getattr(spec_obj, 'instance_uuid', None),
+             {'uuid': request_fields.instance_uuid(spec_obj),
               'summary': summarise(rejections(), top)})

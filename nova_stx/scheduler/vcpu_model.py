@@ -35,8 +35,10 @@ Each check returns ``None`` when the host passes, else the reason.
 import dataclasses
 import json
 import re
+import reprlib
 
 from nova_stx import cpu_models
+from nova_stx import keys
 
 KVM_FEATURES = frozenset(('vmx', 'svm'))
 _VERSION_SUFFIX = re.compile(r'-v[0-9]+$')
@@ -80,20 +82,30 @@ def parse_cpu_info(cpu_info):
     if isinstance(cpu_info, str):
         try:
             cpu_info = json.loads(cpu_info)
+        except RecursionError:
+            raise MalformedCpuInfo('cpu_info is nested too deeply')
         except ValueError as exc:
-            raise MalformedCpuInfo(f'cpu_info is not JSON: {exc}')
+            raise MalformedCpuInfo(f'cpu_info is not JSON: {keys.shown(exc)}')
     if not isinstance(cpu_info, dict):
         raise MalformedCpuInfo('cpu_info is not a JSON object')
     model = cpu_info.get('model')
     if not isinstance(model, str) or not model:
-        raise MalformedCpuInfo(f"cpu_info has no CPU model: {model!r}")
-    features = cpu_info.get('features') or ()
-    if isinstance(features, str) or not all(
+        raise MalformedCpuInfo(
+            f'cpu_info has no CPU model: {reprlib.repr(model)}')
+    features = cpu_info.get('features')
+    if features is None:
+        features = ()
+    if not isinstance(features, (list, tuple, set, frozenset)) or not all(
             isinstance(f, str) for f in features):
-        raise MalformedCpuInfo(f'cpu_info features are not names: '
-                               f'{features!r}')
-    return HostCpu(model, str(cpu_info.get('vendor') or ''),
-                   frozenset(features))
+        raise MalformedCpuInfo(f'cpu_info features are not a list of '
+                               f'names: {reprlib.repr(features)}')
+    vendor = cpu_info.get('vendor')
+    if vendor is None:
+        vendor = ''
+    if not isinstance(vendor, str):
+        raise MalformedCpuInfo(
+            f'cpu_info vendor is not a name: {reprlib.repr(vendor)}')
+    return HostCpu(model, vendor, frozenset(features))
 
 
 def requested_model(flavor_model, image_model):

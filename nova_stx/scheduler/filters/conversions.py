@@ -22,6 +22,7 @@ import threading
 from nova_stx import conf as stx_conf
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import host_cache
+from nova_stx.scheduler import request_fields
 
 _local = threading.local()
 _HOST_ATTR = '_nova_stx_numa'
@@ -31,6 +32,7 @@ _caches = []
 def cache():
     """The process's :class:`host_cache.HostCache` (made on first use)."""
     if not _caches:
+        stx_conf.register_opts(stx_conf.CONF)
         _caches.append(host_cache.HostCache(
             stx_conf.CONF.nova_stx.numa_host_cache_size))
     return _caches[0]
@@ -62,11 +64,8 @@ def request_topology(spec_obj):
     :returns: the Request, or None when no NUMA topology is requested.
     :raises model.MalformedRequest: the request cannot be read.
     """
-    # NOTE(nova-stx): read the fields' storage, not the properties: this
-    # runs for every host and three filters, and an unset field is None.
-    attrs = vars(spec_obj)
-    numa = attrs.get('_obj_numa_topology')
-    network = attrs.get('_obj_network_metadata')
+    numa = request_fields.field(spec_obj, 'numa_topology')
+    network = request_fields.field(spec_obj, 'network_metadata')
     cached = getattr(_local, 'request', None)
     if cached is not None and cached[0] is numa and cached[1] is network:
         return cached[2]

@@ -35,13 +35,11 @@ class StxCPUPinningFilter(base.ExplainedHostFilter):
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
+        request = conversions.request_topology(spec_obj)
         host, why = numa_topology_filter.host_with_policy_check(
-            host_state, spec_obj)
+            host_state, spec_obj, request is not None)
         if why:
             return why
-        # NOTE(nova-stx): the converted request is kept for the request;
-        # Nova's cpu_policy property walks the cells for every host.
-        request = conversions.request_topology(spec_obj)
         if request is None or not any(gc.pinned for gc in request.cells):
             return None
         if host is None:

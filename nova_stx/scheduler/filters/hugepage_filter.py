@@ -34,8 +34,6 @@ class StxHugepageFilter(base.ExplainedHostFilter):
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
-        # NOTE(nova-stx): the converted request is kept for the request;
-        # reading Nova's cells again for every host costs more.
         request = conversions.request_topology(spec_obj)
         if request is None or not any(gc.pagesize for gc in request.cells):
             return None

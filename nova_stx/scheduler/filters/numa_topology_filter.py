@@ -17,92 +17,114 @@ itself is :func:`nova_stx.scheduler.numa.fit.fit_host`, which is pure and
 never mutates the request, so the RequestSpec is not cloned per host.
 """
 
+import reprlib
 import threading
 
 from nova import objects
 from nova.objects import fields
+from nova.pci import stats
 from nova.scheduler import filters
 
 from nova_stx.scheduler.filters import base
 from nova_stx.scheduler.filters import conversions
+from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
-from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci as numa_pci
-
+from nova_stx.scheduler import request_fields
 
 _local = threading.local()
 
 
 def requires_smt(spec_obj):
-    """Does the request ask for dedicated CPUs with the ``require`` policy?
-
-    Read once per request (per flavor and image object) and remembered.
-    """
-    attrs = vars(spec_obj)
-    flavor = attrs.get('_obj_flavor')
-    image = attrs.get('_obj_image')
-    cached = getattr(_local, 'smt', None)
-    if cached is not None and cached[0] is spec_obj and (
-            cached[1] is flavor and cached[2] is image):
-        return cached[3]
-    extra_specs = flavor.extra_specs if flavor else {}
-    image_props = image.properties if image else {}
+    """Upstream's whole-host rule applies: dedicated with ``require``."""
+    extra_specs = request_fields.extra_specs(spec_obj)
     policies = (extra_specs.get('hw:cpu_policy'),
-                image_props.get('hw_cpu_policy'))
-    thread_policies = (extra_specs.get('hw:cpu_thread_policy'),
-                       image_props.get('hw_cpu_thread_policy'))
-    required = (fields.CPUAllocationPolicy.DEDICATED in policies and
-                fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies)
-    _local.smt = (spec_obj, flavor, image, required)
-    return required
+                request_fields.image_property(spec_obj, 'hw_cpu_policy'))
+    thread_policies = (
+        extra_specs.get('hw:cpu_thread_policy'),
+        request_fields.image_property(spec_obj, 'hw_cpu_thread_policy'))
+    return (fields.CPUAllocationPolicy.DEDICATED in policies and
+            fields.CPUThreadAllocationPolicy.REQUIRE in thread_policies)
 
 
-def thread_policy_reason(host, spec_obj):
-    """Upstream's whole-host rule: ``require`` needs an SMT host.
+def host_with_policy_check(host_state, spec_obj, requested):
+    """Convert the host topology when needed; apply the whole-host SMT rule.
 
-    :param host: the host's :class:`model.Host`.
-    :param spec_obj: the RequestSpec.
-    :returns: None or the reason.
-    """
-    if requires_smt(spec_obj) and not host.has_threads:
-        return ("host has no SMT (hyperthreads) but the 'require' CPU "
-                "thread policy was requested")
-    return None
+    The host's topology is read only when the request has a NUMA topology
+    or the SMT rule applies, as upstream reads it: a request that asks for
+    neither is not judged by the host's NUMA data.
 
-
-def host_with_policy_check(host_state, spec_obj):
-    """Convert the host topology and apply the whole-host SMT rule.
-
+    :param requested: whether the RequestSpec has a NUMA topology.
     :returns: ``(host, reason)``: the :class:`model.Host` (or None) and the
-        reason the host fails :func:`thread_policy_reason` (or None). When
-        the request has no NUMA topology and no ``require`` policy the
-        host is not converted: ``(None, None)``.
+        reason the host fails the SMT rule (or None).
     """
-    if spec_obj.numa_topology is None and not requires_smt(spec_obj):
+    smt = requires_smt(spec_obj)
+    if not (requested or smt):
         return None, None
     host = conversions.host_topology(host_state)
-    return host, host and thread_policy_reason(host, spec_obj)
+    if smt and host and not host.has_threads:
+        return host, ("host has no SMT (hyperthreads) but the 'require' "
+                      "CPU thread policy was requested")
+    return host, None
+
+
+def _ratio(host_state, name):
+    value = getattr(host_state, name, None)
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or
+            not value >= 0):
+        raise base.MalformedHostData(
+            f'{name}={reprlib.repr(value)} is not a number >= 0')
+    return value
+
+
+def check_candidates(host_state, pci):
+    """Check the allocation candidates (and PCI stats) the fit reads.
+
+    :param pci: whether the request has PCI devices, so that the fit reads
+        ``pci_stats`` and each candidate's ``mappings``.
+    :raises base.MalformedHostData: they are not what Nova makes.
+    """
+    candidates = host_state.allocation_candidates
+    if not isinstance(candidates, list):
+        raise base.MalformedHostData(
+            f'allocation_candidates={reprlib.repr(candidates)} is not a '
+            f'list')
+    if not pci:
+        return
+    pci_stats = host_state.pci_stats
+    if pci_stats is not None and not isinstance(pci_stats,
+                                                stats.PciDeviceStats):
+        raise base.MalformedHostData(
+            f'pci_stats is a {type(pci_stats).__name__}, not a '
+            f'PciDeviceStats')
+    for index, candidate in enumerate(candidates):
+        if not (isinstance(candidate, dict) and
+                isinstance(candidate.get('mappings'), dict)):
+            raise base.MalformedHostData(
+                f'allocation candidate {index} has no mappings: '
+                f'{reprlib.repr(candidate)}')
 
 
 def limits_for(host_state, spec_obj):
     """Build the ``NUMATopologyLimits`` the compute claim will read.
 
-    Hosts with the same ratios share one object within a request; Nova
-    only reads it.
+    Hosts with the same ratios share one object within a request (Nova
+    only reads it): building one costs more than the rest of the check.
+
+    :raises base.MalformedHostData: an allocation ratio is not a number.
     """
-    network = vars(spec_obj).get('_obj_network_metadata') or None
-    key = (spec_obj, network, host_state.cpu_allocation_ratio,
-           host_state.ram_allocation_ratio)
+    ratios = (_ratio(host_state, 'cpu_allocation_ratio'),
+              _ratio(host_state, 'ram_allocation_ratio'))
+    network = request_fields.field(spec_obj, 'network_metadata') or None
     cached = getattr(_local, 'limits', None)
-    if cached is not None and cached[0][0] is spec_obj and (
-            cached[0][1] is network and cached[0][2:] == key[2:]):
-        return cached[1]
-    limits = objects.NUMATopologyLimits(
-        cpu_allocation_ratio=host_state.cpu_allocation_ratio,
-        ram_allocation_ratio=host_state.ram_allocation_ratio)
+    if cached is not None and cached[0] is spec_obj and (
+            cached[1] is network and cached[2] == ratios):
+        return cached[3]
+    limits = objects.NUMATopologyLimits(cpu_allocation_ratio=ratios[0],
+                                        ram_allocation_ratio=ratios[1])
     if network:
         limits.network_metadata = network
-    _local.limits = (key, limits)
+    _local.limits = (spec_obj, network, ratios, limits)
     return limits
 
 
@@ -120,8 +142,16 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
     run_filter_once_per_request = False
 
     def check(self, host_state, spec_obj):
-        requested = spec_obj.numa_topology
-        host, why = host_with_policy_check(host_state, spec_obj)
+        requested = request_fields.field(spec_obj, 'numa_topology')
+        pci_requests = request_fields.field(
+            request_fields.field(spec_obj, 'pci_requests'), 'requests')
+        if requested:
+            # NOTE(nova-stx): the host data the fit reads is checked
+            # before the host is judged on any of it.
+            limits = limits_for(host_state, spec_obj)
+            check_candidates(host_state, bool(pci_requests))
+        host, why = host_with_policy_check(host_state, spec_obj,
+                                           bool(requested))
         if why:
             return why
         if not requested:
@@ -130,11 +160,7 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return ('no host NUMA topology while the instance requests '
                     'one')
         request = conversions.request_topology(spec_obj)
-        pci_requests = spec_obj.pci_requests
-        pci_requests = pci_requests.requests if pci_requests else None
-        # NOTE(nova-stx): the same ratios limits_for() hands to the claim.
-        stx_limits = model.Limits(float(host_state.cpu_allocation_ratio),
-                                  float(host_state.ram_allocation_ratio))
+        stx_limits = from_nova.limits_from_nova(limits)
         verdicts = []
 
         def candidate_fits(candidate):
@@ -157,5 +183,5 @@ class StxNUMATopologyFilter(base.ExplainedHostFilter,
             return next((v.reason for v in verdicts if v.reason),
                         'no placement allocation candidate of this host '
                         'is left')
-        host_state.limits['numa_topology'] = limits_for(host_state, spec_obj)
+        host_state.limits['numa_topology'] = limits
         return None

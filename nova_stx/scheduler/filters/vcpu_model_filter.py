@@ -21,6 +21,7 @@ from oslo_log import log as logging
 from nova_stx import cpu_models
 from nova_stx import keys
 from nova_stx.scheduler.filters import base
+from nova_stx.scheduler import request_fields
 from nova_stx.scheduler import vcpu_model
 
 LOG = logging.getLogger(__name__)
@@ -34,18 +35,12 @@ def requested_model(spec_obj):
     :raises keys.InvalidValue: for a model we do not know.
     :raises vcpu_model.ConflictingModels: flavor and image disagree.
     """
-    flavor = spec_obj.flavor.extra_specs.get(keys.CPU_MODEL.flavor)
-    image = None
+    flavor = request_fields.extra_specs(spec_obj).get(keys.CPU_MODEL.flavor)
     # NOTE(nova-stx): RequestSpec.image.properties keeps only the fields
     # Nova knows, and Nova 34 has no hw_cpu_model field, so the image
     # property cannot reach the scheduler today. Read it if a later Nova
     # adds the field.
-    props = spec_obj.image.properties if spec_obj.obj_attr_is_set(
-        'image') and spec_obj.image else None
-    name = keys.CPU_MODEL.image
-    if props is not None and name in props.fields and (
-            props.obj_attr_is_set(name)):
-        image = getattr(props, name)
+    image = request_fields.image_property(spec_obj, keys.CPU_MODEL.image)
     for source, value in ((keys.Source.FLAVOR, flavor),
                           (keys.Source.IMAGE, image)):
         if value is not None:
@@ -60,20 +55,21 @@ def move_source(spec_obj):
     host for live migration, cold migration and resize (unless resizing to
     the same host is allowed) and evacuation; a boot leaves it empty.
     """
-    hosts = spec_obj.ignore_hosts if spec_obj.obj_attr_is_set(
-        'ignore_hosts') else None
+    hosts = request_fields.field(spec_obj, 'ignore_hosts')
     return hosts[0] if hosts else None
 
 
 def source_cpu(spec_obj, host):
     """Look up the CPU the source host of a move reports, or None.
 
-    :param spec_obj: the RequestSpec, for its request context.
+    :param spec_obj: the RequestSpec (unused; kept for the cache key).
     :param host: the source host's name.
     """
-    ctxt = getattr(spec_obj, '_context', None)
-    if ctxt is None:
-        return None
+    # NOTE(nova-stx): filters are not handed a request context (only the
+    # RequestSpec, whose context is private); reading the compute nodes
+    # of the source host is an admin read the scheduler makes anyway, so
+    # an admin context of our own is the public way.
+    ctxt = nova_context.get_admin_context()
     try:
         mapping = objects.HostMapping.get_by_host(ctxt, host)
         with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:

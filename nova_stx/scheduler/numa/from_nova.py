@@ -19,6 +19,10 @@ with a text naming the cell and field instead of letting bad data crash a
 scheduler.
 """
 
+import reprlib
+
+from oslo_versionedobjects import fields as ovo_fields
+
 from nova_stx.scheduler.numa import model
 
 # NOTE(nova-stx): Nova's objects keep each field in the instance attribute
@@ -49,25 +53,88 @@ def _int(value, what, name, error, minimum=0):
     return value
 
 
-def _negative(what, error, **values):
-    for name, value in values.items():
-        if value < 0:
-            raise error('%s: %s=%r must be >= 0' % (what, name, value))
+# NOTE(nova-stx): reading the storage skips the coercion Nova's field
+# properties apply, so a stale or foreign object can hold any type here.
+# Host data is checked on purpose, with a text that says what is wrong,
+# rather than judged by whatever the arithmetic happens to do with it.
+_SETS = (set, frozenset)
+_COERCED_SET = ovo_fields.CoercedSet
+_COERCED_LIST = ovo_fields.CoercedList
+_LISTS = (list, tuple)
+_INTS = {int}
+
+
+def _malformed(what, name, value, rule):
+    return model.MalformedHostTopology('%s: %s=%s is not %s' % (
+        what, name, reprlib.repr(value), rule))
+
+
+def _count(value, what, name):
+    """A non-negative int (bool and float refused)."""
+    if value.__class__ is not int:
+        raise _malformed(what, name, value, 'an integer')
+    if value < 0:
+        raise model.MalformedHostTopology('%s: %s=%r must be >= 0' % (
+            what, name, value))
+    return value
+
+
+def _is_cpu_ids(values):
+    return set(map(type, values)) <= _INTS
+
+
+def _are_sets(values):
+    return all(issubclass(t, _SETS) for t in set(map(type, values)))
+
+
+def _check_cpus(what, cpuset, pcpuset, pinned, siblings):
+    """Raise unless the CPU fields are sets of CPU ids (siblings a list).
+
+    Free for the containers Nova's field properties store, one pass over
+    the union for other sets, field by field only to name the wrong one.
+    """
+    # NOTE(nova-stx): a value assigned through a field property is stored
+    # as oslo.versionedobjects' CoercedSet / CoercedList, whose elements
+    # the field coerced (ints, sets of ints) and keeps coercing on change.
+    if (cpuset.__class__ is pcpuset.__class__ is pinned.__class__ is
+            _COERCED_SET and siblings.__class__ is _COERCED_LIST):
+        return
+    if (isinstance(cpuset, _SETS) and isinstance(pcpuset, _SETS) and
+            isinstance(pinned, _SETS) and isinstance(siblings, _LISTS) and
+            _are_sets(siblings) and
+            _is_cpu_ids(frozenset(cpuset).union(pcpuset, pinned,
+                                                *siblings))):
+        return
+    for name, value in (('cpuset', cpuset), ('pcpuset', pcpuset),
+                        ('pinned_cpus', pinned)):
+        if not (isinstance(value, _SETS) and _is_cpu_ids(value)):
+            raise _malformed(what, name, value, 'a set of CPU ids')
+    raise _malformed(what, 'siblings', siblings, 'a list of sets of CPU ids')
 
 
 def _pools(mempages, what):
+    if not isinstance(mempages, _LISTS):
+        raise _malformed(what, 'mempages', mempages, 'a list of page pools')
     pools = []
     for pages in mempages:
-        attrs = vars(pages)
         try:
+            attrs = vars(pages)
             pool = model.PagePool(
                 attrs[_ATTR + 'size_kb'], attrs[_ATTR + 'total'],
                 attrs[_ATTR + 'used'], attrs.get(_ATTR + 'reserved', 0))
+        except TypeError:
+            raise _malformed(what, 'mempages', mempages,
+                             'a list of page pools')
         except KeyError as exc:
             raise model.MalformedHostTopology(
                 '%s: field mempages.%s is not set' % (
                     what, exc.args[0][len(_ATTR):]))
-        if pool.size_kb < 1 or min(pool) < 0:
+        size, total, used, reserved = pool
+        if not (size.__class__ is total.__class__ is used.__class__ is
+                reserved.__class__ is int):
+            for name, value in zip(pool._fields, pool):
+                _count(value, what, 'page pool ' + name)
+        if size < 1 or min(pool) < 0:
             raise model.MalformedHostTopology(
                 '%s: page pool %r' % (what, pool))
         pools.append(pool)
@@ -79,10 +146,29 @@ def _pools(mempages, what):
     return tuple(pools)
 
 
+def _network(net, what):
+    if net is None:
+        return frozenset(), False
+    attrs = getattr(net, '__dict__', None)
+    if attrs is None:
+        raise _malformed(what, 'network_metadata', net, 'a NetworkMetadata')
+    physnets = attrs.get(_ATTR + 'physnets', ())
+    tunneled = attrs.get(_ATTR + 'tunneled', False)
+    if not isinstance(physnets, _SETS + _LISTS) or not set(
+            map(type, physnets)) <= {str}:
+        raise _malformed(what, 'network_metadata.physnets', physnets,
+                         'a set of names')
+    if tunneled.__class__ is not bool:
+        raise _malformed(what, 'network_metadata.tunneled', tunneled,
+                         'a boolean')
+    return frozenset(physnets), tunneled
+
+
 def _host_cell(cell):
-    err = model.MalformedHostTopology
     attrs = vars(cell)
-    what = 'host cell %s' % (attrs.get(_ATTR + 'id', '?'),)
+    cell_id = attrs.get(_ATTR + 'id', '?')
+    what = 'host cell %s' % (cell_id if cell_id.__class__ is int else
+                             reprlib.repr(cell_id).strip("'"),)
     get = attrs.get
     try:
         cell_id = attrs['_obj_id']
@@ -94,28 +180,51 @@ def _host_cell(cell):
         mempages = attrs['_obj_mempages']
     except KeyError as exc:
         name = exc.args[0][len(_ATTR):]
-        raise err('%s: field %s is not set' % (what, name))
+        raise model.MalformedHostTopology('%s: field %s is not set' % (
+            what, name))
     memory_usage = get('_obj_memory_usage', 0)
     cpu_usage = get('_obj_cpu_usage', 0)
     socket = get('_obj_socket')
-    net = get('_obj_network_metadata')
-    _negative(what, err, id=cell_id, memory=memory,
-              memory_usage=memory_usage, cpu_usage=cpu_usage)
-    physnets, tunneled = frozenset(), False
-    if net is not None:
-        physnets, tunneled = _fields(net, what, err, (),
-                                     (('physnets', ()), ('tunneled', False)))
-        physnets = frozenset(physnets)
+    counts = (('id', cell_id), ('memory', memory),
+              ('memory_usage', memory_usage), ('cpu_usage', cpu_usage))
+    if not (cell_id.__class__ is memory.__class__ is memory_usage.__class__
+            is cpu_usage.__class__ is int) or min(
+                cell_id, memory, memory_usage, cpu_usage) < 0:
+        for name, value in counts:
+            _count(value, what, name)
+    if socket is not None:
+        _count(socket, what, 'socket')
+    physnets, tunneled = _network(get('_obj_network_metadata'), what)
     # NOTE(nova-stx): fill the frozen dataclass directly; its generated
     # __init__ costs several microseconds per cell.
     new = object.__new__(model.HostCell)
+    _check_cpus(what, cpuset, pcpuset, pinned, siblings)
     new.__dict__.update(
         id=cell_id, cpuset=frozenset(cpuset), pcpuset=frozenset(pcpuset),
         siblings=tuple(siblings), pinned=frozenset(pinned), memory=memory,
         memory_usage=memory_usage, cpu_usage=cpu_usage,
         mempages=_pools(mempages, what), socket=socket, physnets=physnets,
-        tunneled=bool(tunneled))
+        tunneled=tunneled)
     return new
+
+
+def _cells(numa_topology):
+    what = 'host NUMA topology'
+    try:
+        cells = numa_topology.cells
+    except AttributeError:
+        raise model.MalformedHostTopology('%s is a %s, not a NUMATopology' % (
+            what, type(numa_topology).__name__))
+    except NotImplementedError:
+        raise model.MalformedHostTopology('%s: field cells is not set' % what)
+    if not isinstance(cells, _LISTS):
+        raise _malformed(what, 'cells', cells, 'a list of cells')
+    for index, cell in enumerate(cells):
+        if not hasattr(cell, '__dict__'):
+            raise model.MalformedHostTopology(
+                '%s: cell %d is a %s, not a NUMACell' % (
+                    what, index, type(cell).__name__))
+    return cells
 
 
 def host_from_nova(numa_topology):
@@ -124,16 +233,13 @@ def host_from_nova(numa_topology):
     :param numa_topology: ``nova.objects.NUMATopology`` or None
     :returns: :class:`model.Host`, or None when the host reports no topology
     :raises model.MalformedHostTopology: a field is missing, of the wrong
-        type or inconsistent (duplicate cell ids or page sizes);
-        overlapping sibling sets are reported when a thread policy needs
-        them
+        type or inconsistent (duplicate cell ids or page sizes), with a
+        text naming the cell, the field and the value; overlapping sibling
+        sets are reported when a thread policy needs them
     """
     if numa_topology is None:
         return None
-    try:
-        cells = tuple(map(_host_cell, numa_topology.cells))
-    except (AttributeError, TypeError, NotImplementedError) as exc:
-        raise model.MalformedHostTopology('host NUMA topology: %s' % exc)
+    cells = tuple(map(_host_cell, _cells(numa_topology)))
     ids = {c.id for c in cells}
     if len(ids) != len(cells):
         raise model.MalformedHostTopology(
@@ -147,8 +253,12 @@ def _guest_cell(index, cell):
     what = 'guest cell %d' % index
     cpuset, memory, pcpuset, pagesize, policy, thread = _fields(
         cell, what, err, ('cpuset', 'memory'),
-        (('pcpuset', ()), ('pagesize', None), ('cpu_policy', None),
+        (('pcpuset', frozenset()), ('pagesize', None), ('cpu_policy', None),
          ('cpu_thread_policy', None)))
+    for name, value in (('cpuset', cpuset), ('pcpuset', pcpuset)):
+        if not isinstance(value, _SETS) or not _is_cpu_ids(value):
+            raise err('%s: %s=%s is not a set of CPU ids' % (
+                what, name, reprlib.repr(value)))
     if pagesize is not None:
         _int(pagesize, what, 'pagesize', err, model.PAGESIZE_ANY)
     return model.GuestCell(

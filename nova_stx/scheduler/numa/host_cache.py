@@ -29,9 +29,16 @@ first.
 import collections
 import threading
 
+from oslo_versionedobjects import fields as ovo_fields
+
 from nova_stx.scheduler.numa import from_nova
 
-_ATTR = from_nova._ATTR
+# NOTE(nova-stx): containers stored by Nova's field properties, whose
+# elements the fields coerced (CPU ids are ints, physnets strings). Other
+# containers (an object built around the properties) are converted anew,
+# so the conversion's own checks judge them.
+_COERCED_SET = ovo_fields.CoercedSet
+_COERCED_LIST = ovo_fields.CoercedList
 
 
 def _cell_unchanged(cell, hc):
@@ -43,36 +50,45 @@ def _cell_unchanged(cell, hc):
     get = attrs.get
     ints = (attrs['_obj_id'], attrs['_obj_memory'],
             get('_obj_memory_usage', 0), get('_obj_cpu_usage', 0))
+    pinned, pcpuset, cpuset = (attrs['_obj_pinned_cpus'],
+                               attrs['_obj_pcpuset'], attrs['_obj_cpuset'])
+    siblings, socket = attrs['_obj_siblings'], get('_obj_socket')
     if (ints != (hc.id, hc.memory, hc.memory_usage, hc.cpu_usage) or
-            attrs['_obj_pinned_cpus'] != hc.pinned or
-            attrs['_obj_pcpuset'] != hc.pcpuset or
-            attrs['_obj_cpuset'] != hc.cpuset or
-            get('_obj_socket') != hc.socket):
+            pinned != hc.pinned or pcpuset != hc.pcpuset or
+            cpuset != hc.cpuset or socket != hc.socket):
         return False
     # NOTE(nova-stx): equal is not enough: True == 1.
     a, b, c, d = ints
-    if not (a.__class__ is b.__class__ is c.__class__ is d.__class__ is int):
+    if not (a.__class__ is b.__class__ is c.__class__ is d.__class__ is int
+            and pinned.__class__ is pcpuset.__class__ is cpuset.__class__
+            is _COERCED_SET and siblings.__class__ is _COERCED_LIST and
+            (socket is None or socket.__class__ is int)):
         return False
-    if tuple(attrs['_obj_siblings']) != hc.siblings:
+    if tuple(siblings) != hc.siblings:
         return False
-    # NOTE(nova-stx): Nova's integer fields coerce on assignment; pools in
-    # another order than the converted (sorted) ones just convert anew.
+    # NOTE(nova-stx): pools in another order than the converted (sorted)
+    # ones just convert anew.
     pages = attrs['_obj_mempages']
     pools = hc.mempages
     if len(pages) != len(pools):
         return False
     for page, pool in zip(pages, pools):
         p = page.__dict__
-        if (p['_obj_size_kb'], p['_obj_total'], p['_obj_used'],
-                p.get('_obj_reserved', 0)) != pool:
+        size, total, used, reserved = values = (
+            p['_obj_size_kb'], p['_obj_total'], p['_obj_used'],
+            p.get('_obj_reserved', 0))
+        if values != pool or not (size.__class__ is total.__class__ is
+                                  used.__class__ is reserved.__class__ is
+                                  int):
             return False
     net = get('_obj_network_metadata')
     if net is None:
         return not hc.physnets and not hc.tunneled
     n = net.__dict__
+    physnets = n.get('_obj_physnets', frozenset())
     tunneled = n.get('_obj_tunneled', False)
-    return (n.get('_obj_physnets', ()) == hc.physnets and
-            tunneled == hc.tunneled and tunneled.__class__ is bool)
+    return (physnets == hc.physnets and tunneled is hc.tunneled and
+            physnets.__class__ in (_COERCED_SET, frozenset))
 
 
 def unchanged(topology, host):

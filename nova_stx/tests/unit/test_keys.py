@@ -11,8 +11,10 @@
 # under the License.
 
 """The key registry: parsing, rules, precedence."""
-from oslotest import base
 
+import dataclasses
+
+from oslotest import base
 
 from nova_stx import keys
 
@@ -36,13 +38,71 @@ class ParseTest(base.BaseTestCase):
                 'hw:wrs:live_migration_timeout must be 0 or in the range '
                 f"120 to 800; got '{value}'.", str(exc))
 
+    def test_integer_accepts_sign_and_ascii_whitespace(self):
+        # The spelling Nova's integer extra-spec validators and StarlingX
+        # accept for an ordinary decimal integer.
+        key = keys.LIVE_MIGRATION_MAX_DOWNTIME
+        for value in (' 150', '+150', '150 ', '\t150\n', ' +150 ',
+                      '00150', '\x0b\x0c\r150'):
+            self.assertEqual(150, key.parse(value), repr(value))
+        self.assertEqual(0, keys.LIVE_MIGRATION_TIMEOUT.parse('-0'))
+        self.assertEqual(0, keys.LIVE_MIGRATION_TIMEOUT.parse(' +0 '))
+
+    def test_integer_spelling_is_range_checked(self):
+        exc = self.assertRaises(keys.InvalidValue,
+                                keys.LIVE_MIGRATION_TIMEOUT.parse, ' +801')
+        self.assertEqual("hw:wrs:live_migration_timeout must be 0 or in the "
+                         "range 120 to 800; got ' +801'.", str(exc))
+
     def test_integer_rejects_non_integers(self):
-        for value in ('abc', '', '1.5', ' 150', '1_50', '+150', True):
+        for value in ('abc', '', '1.5', '1_50', '1e3', ' ', '+', '-',
+                      '+-150', '++150', '15 0', '0x96', '\u0661\u0665\u0660',
+                      '\u00a0150', '150\u2003', '\uff11\uff15\uff10',
+                      '150\x00', True, 1.5):
             exc = self.assertRaises(keys.InvalidValue,
                                     keys.LIVE_MIGRATION_MAX_DOWNTIME.parse,
                                     value)
             self.assertIn('hw:wrs:live_migration_max_downtime must be an '
                           'integer', str(exc))
+
+    def test_integer_longer_than_pythons_digit_limit(self):
+        # Python's int() refuses more than 4300 digits by default.
+        timeout = keys.LIVE_MIGRATION_TIMEOUT
+        self.assertEqual(0, timeout.parse('0' * 4301))
+        self.assertEqual(150, timeout.parse(' +' + '0' * 10000 + '150'))
+        exc = self.assertRaises(keys.InvalidValue, timeout.parse,
+                                '1' + '0' * 5000)
+        self.assertIn('must be 0 or in the range 120 to 800', str(exc))
+        exc = self.assertRaises(keys.InvalidValue, timeout.parse,
+                                '-' + '1' * 5000)
+        self.assertIn('must be 0 or in the range 120 to 800', str(exc))
+        self.assertRaises(keys.InvalidValue, timeout.parse, 10 ** 5000)
+
+    def test_unbounded_integer_longer_than_the_digit_limit(self):
+        key = dataclasses.replace(keys.LIVE_MIGRATION_MAX_DOWNTIME,
+                                  maximum=None)
+        self.assertEqual(10 ** 4000, key.parse('1' + '0' * 4000))
+        exc = self.assertRaises(keys.InvalidValue, key.parse,
+                                '9' * (keys.MAX_INTEGER_DIGITS + 1))
+        self.assertIn('hw:wrs:live_migration_max_downtime must be an '
+                      f'integer of at most {keys.MAX_INTEGER_DIGITS} digits',
+                      str(exc))
+
+    def test_error_text_shortens_long_values(self):
+        value = '7' * 5000 + 'x'
+        exc = self.assertRaises(keys.InvalidValue,
+                                keys.LIVE_MIGRATION_TIMEOUT.parse, value)
+        self.assertEqual(value, exc.value)
+        self.assertLess(len(str(exc)), 200)
+        self.assertIn('(5001 characters)', str(exc))
+
+    def test_error_text_escapes_unprintable_characters(self):
+        exc = self.assertRaises(keys.InvalidValue,
+                                keys.LIVE_MIGRATION_TIMEOUT.parse,
+                                '1\n2\ud800')
+        self.assertEqual("hw:wrs:live_migration_timeout must be an integer; "
+                         "got '1\\n2\\ud800'.", str(exc))
+        str(exc).encode('utf-8')
 
     def test_downtime_minimum(self):
         self.assertEqual(100, keys.LIVE_MIGRATION_MAX_DOWNTIME.parse('100'))

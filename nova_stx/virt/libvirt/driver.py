@@ -15,7 +15,13 @@
 Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
 ``nova-compute-stx`` command (see :mod:`nova_stx.virt.libvirt.alias`).
 
-Three of Nova's private seams are overridden, each calling ``super()``:
+The guest's vCPU model (``hw:cpu_model``) and HPET (``hw:hpet``) are
+applied over Nova's ``spawn``, ``_get_guest_config``, ``_compare_cpu`` and
+``migrate_disk_and_power_off`` (see
+:mod:`nova_stx.virt.libvirt.guest_config`).
+
+Three of Nova's private live-migration seams are overridden, each calling
+``super()``:
 
 * ``_live_migration_operation``: the guest handed to Nova is a
   :class:`~nova_stx.virt.libvirt.supervised_guest.SupervisedGuest`, so the
@@ -39,23 +45,42 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_stx import conf as stx_conf
+from nova_stx.virt.libvirt import guest_config
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy
 from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
-stx_conf.register_opts(CONF)
 
 #: Data size reported to Nova's monitor for a supervised migration:
 #: 10**9 GiB puts Nova's timeout and ramp steps decades away.
 NEUTRAL_GIB = 10 ** 9
 
 
+def _instance_dict(instance, name):
+    """``instance.<name>`` (a dict field), or ``{}`` when it cannot be read.
+
+    Nova lazy-loads an unset field; an instance that cannot (no context,
+    or the load fails) gives ``{}`` and a warning, so the other sources'
+    limits still apply.
+    """
+    try:
+        return getattr(instance, name) or {}
+    except Exception as exc:
+        LOG.warning('Instance %(field)s is not available, its nova-stx '
+                    'keys are not read: %(error)s',
+                    {'field': name, 'error': exc}, instance=instance)
+        return {}
+
+
 class LibvirtDriver(libvirt_driver.LibvirtDriver):
     """Nova's ``LibvirtDriver`` honouring per-instance migration limits."""
 
     def __init__(self, virtapi, read_only=False):
+        # NOTE(nova-stx): options are registered, and checked together,
+        # when Nova loads the driver, not when it is imported.
+        stx_conf.load(CONF)
         super().__init__(virtapi, read_only)
         #: instance uuid -> SupervisedGuest, one per running migration.
         self._supervised = {}
@@ -71,9 +96,52 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         """
         return migration_policy.plan(
             instance.flavor.extra_specs,
-            migration_policy.strip_image_prefix(instance.system_metadata),
-            instance.metadata, gib,
+            migration_policy.strip_image_prefix(
+                _instance_dict(instance, 'system_metadata')),
+            _instance_dict(instance, 'metadata'), gib,
             migration_policy.Settings.from_conf(CONF))
+
+    # --- the guest's vCPU model and HPET (guest_config) -------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        # NOTE(nova-stx): before Nova creates disks, directory or domain.
+        guest_config.check_spawn(self, instance, image_meta)
+        return super().spawn(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, network_info=network_info,
+            block_device_info=block_device_info, power_on=power_on,
+            accel_info=accel_info)
+
+    def _get_guest_config(self, instance, network_info, image_meta,
+                          disk_info, rescue=None, block_device_info=None,
+                          context=None, mdevs=None, accel_info=None,
+                          share_info=None, old_guest=None):
+        guest = super()._get_guest_config(
+            instance, network_info, image_meta, disk_info, rescue=rescue,
+            block_device_info=block_device_info, context=context,
+            mdevs=mdevs, accel_info=accel_info, share_info=share_info,
+            old_guest=old_guest)
+        return guest_config.apply(self, instance, image_meta, guest)
+
+    def _compare_cpu(self, guest_cpu, host_cpu_str, instance):
+        if guest_config.compare_cpu(self, guest_cpu, instance):
+            return None
+        return super()._compare_cpu(guest_cpu, host_cpu_str, instance)
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        # NOTE(nova-stx): the new flavor against the image's vCPU model,
+        # before the guest stops or a disk moves.
+        guest_config.check_resize(instance, flavor)
+        return super().migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info,
+            block_device_info=block_device_info, timeout=timeout,
+            retry_interval=retry_interval)
+
+    # --- live migration ---------------------------------------------------
 
     def _live_migration_operation(self, context, instance, dest,
                                   block_migration, migrate_data, guest,

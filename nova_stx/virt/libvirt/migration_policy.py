@@ -26,7 +26,6 @@ value and the rule.
 """
 
 import dataclasses
-import re
 import typing as ty
 
 from nova_stx import keys
@@ -181,7 +180,7 @@ def _warning(exc, outcome):
 def _timeout_value(raw, source, settings, warnings):
     """Return one source's timeout made safe, or None to ignore it."""
     name = _TIMEOUT.name_in(source)
-    text = str(raw)
+    text = keys.shown(raw)
     try:
         value = _TIMEOUT.parse(raw, source)
     except keys.InvalidValue as exc:
@@ -190,10 +189,15 @@ def _timeout_value(raw, source, settings, warnings):
         # smallest-non-zero rule still honours the intent of a too short
         # or too long value; anything else cannot be trusted and is
         # ignored.
-        if not re.fullmatch(r'[0-9]+', text) or int(text) == 0:
+        split = keys.integer_digits(raw)
+        if split is None or split[0] or not split[1]:
             warnings.append(_warning(exc, 'Ignored.'))
             return None
-        value = min(max(int(text), _TIMEOUT.minimum), _TIMEOUT.maximum)
+        # NOTE(nova-stx): a number longer than the maximum is above it;
+        # never int() an over-long text.
+        value = _TIMEOUT.maximum
+        if len(split[1]) <= len(str(value)):
+            value = min(max(int(split[1]), _TIMEOUT.minimum), value)
         warnings.append(_warning(exc, f'Using {value}.'))
     if source not in TENANT_SOURCES:
         return value
@@ -230,7 +234,7 @@ def _downtime_value(raw, source, settings, warnings):
             f"{_DOWNTIME.name_in(source)} must be less than or equal to "
             f"{limit} for image properties and instance metadata "
             f"([nova_stx] tenant_live_migration_max_downtime_max); got "
-            f"'{raw}'. Using {limit}.")
+            f"'{keys.shown(raw)}'. Using {limit}.")
         return limit
     return value
 

@@ -69,13 +69,26 @@ class FlavorExtraSpecsTest(base.StxServersTestBase):
                 f'{TIMEOUT} must be 0 or in the range 120 to 800; '
                 f"got '{value}'")
 
+    def test_integer_spelling_of_novas_validators_accepted(self):
+        # Nova's own integer validators take a sign and surrounding ASCII
+        # whitespace; the value is stored as given.
+        flavor_id = self._create_flavor()
+        for value in (' 150', '+150', '150 ', '0' * 200 + '150'):
+            self._set(flavor_id, TIMEOUT, value)
+            self.assertEqual(
+                value, self.admin_api.get_extra_specs(flavor_id)[TIMEOUT])
+
     def test_non_integers_rejected(self):
         flavor_id = self._create_flavor()
         for name in (TIMEOUT, DOWNTIME):
-            for value in ('abc', '', '1.5', ' 150'):
+            for value in ('abc', '', '1.5', '1_50', '1e3'):
                 self._assert_rejected(
                     flavor_id, name, value,
                     f"{name} must be an integer; got '{value}'")
+            # The response escapes non-ASCII text; the rule is the same.
+            for value in ('\u0661\u0665\u0660', '\u00a0150', '150\u2003'):
+                self._assert_rejected(flavor_id, name, value,
+                                      f'{name} must be an integer')
 
     def test_downtime_below_minimum_rejected(self):
         flavor_id = self._create_flavor()

@@ -12,6 +12,7 @@
 
 """A real ``glance-manage`` loads our metadefs into a real database."""
 
+import io
 import json
 import os
 import sqlite3
@@ -22,6 +23,7 @@ import fixtures
 import testtools
 from oslotest import base
 
+from nova_stx import keys
 from nova_stx import metadefs
 
 
@@ -106,3 +108,61 @@ class GlanceManageLoadTest(base.BaseTestCase):
         self.assertEqual(set(d['namespace']
                              for d in metadefs.build().values()),
                          set(self._rows()))
+
+
+class GlanceMetadefsStatusTest(GlanceManageLoadTest):
+    """``nova-stx-status`` reads a real Glance database; the upgrade path
+    ``load_metadefs --merge --prefer_new`` brings old metadefs up to date.
+    """
+
+    def _status(self):
+        from nova_stx.cmd import status
+        nova_conf = os.path.join(self.tmp, 'nova.conf')
+        with open(nova_conf, 'w') as f:
+            f.write('[DEFAULT]\n')
+        out = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        status.main(['--config-file', nova_conf, '--role', 'api',
+                     '--glance-config-file', self.conf,
+                     'upgrade', 'check', '--json'])
+        checks = {c['check']: c for c in json.loads(out.getvalue())['checks']}
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', sys.__stdout__))
+        return checks['Glance metadefs']
+
+    def test_status_before_and_after_load(self):
+        result = self._status()
+        self.assertEqual(2, result['result'])
+        self.assertIn('Glance has no STX::Compute::LiveMigration namespace: '
+                      'run "glance-manage db load_metadefs --path '
+                      f'{metadefs.DIRECTORY}".', result['details'])
+        self._glance_manage('db', 'load_metadefs',
+                            '--path', metadefs.DIRECTORY)
+        self.assertEqual(0, self._status()['result'])
+
+    def test_merge_prefer_new_upgrades_old_metadefs(self):
+        # An older release: one property missing, one with another range.
+        old = metadefs.build()
+        name = metadefs.file_name(keys.LIVE_MIGRATION)
+        props = old[name]['properties']
+        dropped = sorted(props)[0]
+        del props[dropped]
+        changed = sorted(props)[0]
+        props[changed]['description'] = 'An older description.'
+        target = os.path.join(self.tmp, 'old')
+        metadefs.write(target, old)
+        self._glance_manage('db', 'load_metadefs', '--path', target)
+        result = self._status()
+        self.assertEqual(2, result['result'])
+        self.assertIn("Glance's STX::Compute::LiveMigration differs from "
+                      'what this nova-stx ships (older or edited): run '
+                      f'"glance-manage db load_metadefs --path '
+                      f'{metadefs.DIRECTORY} --merge --prefer_new".',
+                      result['details'])
+
+        self._glance_manage('db', 'load_metadefs', '--path',
+                            metadefs.DIRECTORY, '--merge', '--prefer_new')
+        self.assertEqual(0, self._status()['result'], self._status())
+        loaded = self._rows()['STX::Compute::LiveMigration']['properties']
+        self.assertIn(dropped, loaded)
+        self.assertNotEqual('An older description.',
+                            loaded[changed]['description'])

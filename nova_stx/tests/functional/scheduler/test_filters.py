@@ -34,7 +34,8 @@ ALL_FILTERS = ['StxVCpuModelFilter', 'StxHugepageFilter',
                'StxCPUPinningFilter', 'StxNUMATopologyFilter']
 
 
-class StxFiltersTest(base.StxServersTestBase):
+class TwoComputesTestBase(base.StxServersTestBase):
+    """Two fake-libvirt computes with every nova-stx filter enabled."""
 
     STX_FILTERS = ALL_FILTERS
 
@@ -83,6 +84,9 @@ class StxFiltersTest(base.StxServersTestBase):
         return [(c.args[1].host, c.args[2])
                 for c in self.rejections.call_args_list
                 if c.args[0] == filter_name]
+
+
+class StxFiltersTest(TwoComputesTestBase):
 
     def test_boot_lands_where_it_fits(self):
         # Placement offers both hosts (it does not model hugepages); the

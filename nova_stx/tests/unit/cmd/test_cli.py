@@ -10,9 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The nova-stx command: validate, metadefs, keys."""
+"""The nova-stx command: the convention, validate, metadefs, keys."""
 
 import io
+import json
 import os
 
 import fixtures
@@ -21,6 +22,7 @@ from oslotest import base
 from nova_stx.cmd import cli
 from nova_stx.cmd import keys_cmd
 from nova_stx import metadefs
+from nova_stx import nova_version
 
 DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                    'doc', 'source', 'admin', 'keys.rst')
@@ -40,6 +42,11 @@ class CliTestCase(base.BaseTestCase):
         with open(path, 'w') as f:
             f.write(text)
         return path
+
+    def run_json(self, *argv):
+        """Run with ``-f json``; return ``(code, parsed stdout, stderr)``."""
+        code, out, err = self.run_cli(*argv, '-f', 'json')
+        return code, json.loads(out) if out.strip() else None, err
 
     def run_cli(self, *argv):
         out, err = io.StringIO(), io.StringIO()
@@ -63,7 +70,7 @@ class ValidateTest(CliTestCase):
             '--image-property', 'hw_wrs_live_migration_max_downtime=300',
             '--instance-property', 'hw:wrs:live_migration_tunnel=true')
         self.assertEqual(0, code, out + err)
-        self.assertEqual(3, out.count('ok '))
+        self.assertEqual(3, out.count('| ok '))
 
     def test_invalid_property_exits_1_naming_key_value_rule(self):
         code, out, _ = self.run_cli(
@@ -73,11 +80,13 @@ class ValidateTest(CliTestCase):
                       "range 120 to 800; got '5'.", out)
 
     def test_unknown_key_under_our_prefix(self):
-        code, out, _ = self.run_cli(
+        code, rows, _ = self.run_json(
             'validate', '--flavor-property', 'hw:wrs:live_migration_bogus=1')
         self.assertEqual(1, code)
-        self.assertIn('hw:wrs:live_migration_bogus is not a nova-stx flavor '
-                      'key', out)
+        self.assertEqual(
+            'hw:wrs:live_migration_bogus is not a flavor property nova-stx '
+            'or Nova knows; did you mean hw:wrs:live_migration_timeout?',
+            rows[0]['Detail'])
 
     def test_other_flavor_keys_get_nova_validation(self):
         code, out, _ = self.run_cli(
@@ -96,11 +105,14 @@ class ValidateTest(CliTestCase):
         path = self.write_file(
             'p.yaml', 'flavor:\n  hw:wrs:live_migration_timeout: 150\n'
                       'image:\n  hw_wrs_live_migration_timeout: 9000\n')
-        code, out, _ = self.run_cli('validate', '--file', path)
+        code, rows, _ = self.run_json('validate', '--file', path)
         self.assertEqual(1, code)
-        self.assertIn('ok     flavor   hw:wrs:live_migration_timeout=150',
-                      out)
-        self.assertIn("got '9000'", out)
+        self.assertEqual(
+            [('flavor', 'hw:wrs:live_migration_timeout', '150', 'ok'),
+             ('image', 'hw_wrs_live_migration_timeout', '9000', 'error')],
+            [(r['Source'], r['Property'], r['Value'], r['Result'])
+             for r in rows])
+        self.assertIn("got '9000'", rows[1]['Detail'])
 
     def test_usage_errors_are_clean(self):
         for argv, text in (
@@ -108,11 +120,11 @@ class ValidateTest(CliTestCase):
                 (['validate', '--flavor-property', 'novalue'],
                  "expects KEY=VALUE, got 'novalue'"),
                 (['validate', '--file', '/nonexistent/x.yaml'],
-                 'cannot read /nonexistent/x.yaml')):
+                 'cannot read properties file /nonexistent/x.yaml')):
             code, out, err = self.run_cli(*argv)
             self.assertEqual(2, code, argv)
             self.assertIn(text, err)
-            self.assertNotIn('Traceback', err)
+            self.assertEqual(1, len(err.splitlines()), err)
 
     def test_malformed_file(self):
         for content, text in (('[1, 2', 'not valid JSON or YAML'),
@@ -149,7 +161,7 @@ class KeysTest(CliTestCase):
 
     def test_text_lists_every_name(self):
         from nova_stx import keys
-        code, out, _ = self.run_cli('keys')
+        code, out, _ = self.run_cli('keys', '-f', 'value')
         self.assertEqual(0, code)
         for key in keys.KEYS:
             for name in key.names().values():
@@ -159,5 +171,69 @@ class KeysTest(CliTestCase):
         with io.open(DOC) as f:
             self.assertEqual(
                 keys_cmd.render_rst(), f.read(),
-                'Regenerate: nova-stx keys --format rst > '
+                'Regenerate: nova-stx keys --rst > '
                 'doc/source/admin/keys.rst')
+
+    def test_rst_option_prints_the_page(self):
+        code, out, _ = self.run_cli('keys', '--rst')
+        self.assertEqual((0, keys_cmd.render_rst()), (code, out))
+
+
+#: Arguments that make each subcommand succeed (or answer 1).
+SUBCOMMANDS = {
+    'validate': ['--flavor-property', 'hw:wrs:live_migration_timeout=180'],
+    'explain': [],
+    'migration-plan': [],
+    'keys': [],
+    'metadefs': [],
+}
+
+
+class ConventionTest(CliTestCase):
+    """What every subcommand shares: formats, --version, errors."""
+
+    def test_every_declared_subcommand_is_covered_here(self):
+        import importlib.metadata
+        declared = {ep.name for ep in importlib.metadata.entry_points(
+            group=cli.NAMESPACE)}
+        self.assertEqual(set(SUBCOMMANDS), declared)
+
+    def test_every_subcommand_prints_json_and_yaml(self):
+        for name, argv in SUBCOMMANDS.items():
+            code, data, err = self.run_json(name, *argv)
+            self.assertEqual(0, code, f'{name}: {err}')
+            self.assertIsInstance(data, (list, dict), name)
+            code, out, err = self.run_cli(name, *argv, '-f', 'yaml')
+            self.assertEqual(0, code, f'{name}: {err}')
+            self.assertEqual(data, __import__('yaml').safe_load(out), name)
+
+    def test_version_everywhere(self):
+        expected = nova_version.versions_text()
+        self.assertRegex(expected, r'^nova-stx \S+ \(Nova 34\.')
+        for argv in [['--version']] + [[n, '--version']
+                                       for n in SUBCOMMANDS]:
+            code, out, _ = self.run_cli(*argv)
+            self.assertEqual((0, expected), (code, out.strip()), argv)
+
+    def test_no_command_prints_help(self):
+        code, out, _ = self.run_cli()
+        self.assertEqual(0, code)
+        for name in SUBCOMMANDS:
+            self.assertIn(name, out)
+
+    def test_bad_option_is_one_line(self):
+        for argv in (['migration-plan', '--ram-mb', 'inf'],
+                     ['explain', '--vcpus', 'x'],
+                     ['validate', '--format', 'xml']):
+            code, _out, err = self.run_cli(*argv)
+            self.assertEqual(2, code, argv)
+            self.assertEqual(1, len(err.splitlines()), err)
+            self.assertIn('error: ', err)
+
+    def test_typos_caught_by_every_property_subcommand(self):
+        typo = 'hw:wrs:live_migration_timout=300'
+        for name in ('validate', 'explain', 'migration-plan'):
+            code, out, err = self.run_cli(name, '--flavor-property', typo)
+            self.assertIn(code, (1, 2), name)
+            self.assertIn('did you mean hw:wrs:live_migration_timeout?',
+                          out + err, name)

@@ -12,9 +12,6 @@
 
 """``nova-stx migration-plan``."""
 
-import json
-
-
 from nova_stx.cmd import migration_plan
 from nova_stx import keys
 from nova_stx.tests.unit.cmd import test_cli
@@ -37,33 +34,29 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
                           'live_migration_downtime_delay = 30\n'
                           '[nova_stx]\n'
                           'live_migration_downtime_ramp = exponential\n')
-        code, out, _ = self.run_cli('--ram-mb', '3072', '--config-file',
-                                    conf, '--format', 'json')
+        code, data, _ = self.run_json('--ram-mb', '3072', '--config-file',
+                                      conf)
         self.assertEqual(0, code)
-        data = json.loads(out)
         self.assertEqual(
             [[0, 37], [90, 38], [180, 39], [270, 42], [360, 46], [450, 55],
              [540, 70], [630, 98], [720, 148], [810, 238], [900, 400]],
             data['steps'])
         self.assertEqual((400, 'config', 2400, 'abort'), (
-            data['max_downtime_ms'], data['sources']['max_downtime_ms'],
+            data['max_downtime_ms'], data['max_downtime_source'],
             data['timeout_s'], data['timeout_action']))
 
     def test_json_starlingx_default_ramp(self):
-        code, out, _ = self.run_cli(
+        code, data, _ = self.run_json(
             '--flavor-property', f'{TIMEOUT.flavor}=180',
-            '--flavor-property', f'{DOWNTIME.flavor}=500',
-            '--format', 'json')
+            '--flavor-property', f'{DOWNTIME.flavor}=500')
         self.assertEqual(0, code)
-        data = json.loads(out)
         self.assertEqual([[12 * i, 50 + 45 * i] for i in range(11)],
                          data['steps'])
-        self.assertEqual({'timeout_s': 'flavor',
-                          'max_downtime_ms': 'flavor',
-                          'auto_converge': 'host', 'tunnelled': 'host'},
-                         data['sources'])
+        self.assertEqual(('flavor', 'flavor', 'host', 'host'), (
+            data['timeout_source'], data['max_downtime_source'],
+            data['auto_converge_source'], data['tunnelled_source']))
 
-    def test_text_shows_sources_ramp_and_action(self):
+    def test_table_shows_sources_ramp_and_action(self):
         conf = self._conf('[libvirt]\nlive_migration_permit_post_copy = '
                           'true\n[nova_stx]\nlive_migration_timeout_action'
                           ' = force_complete\n')
@@ -71,52 +64,84 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
             '--image-property', f'{TIMEOUT.image}=300',
             '--instance-property',
             f'{keys.LIVE_MIGRATION_TUNNEL.instance}=true',
-            '--config-file', conf)
+            '--config-file', conf, '-f', 'shell')
         self.assertEqual(0, code)
-        self.assertIn('Timeout:        300 s (image)', out)
-        self.assertIn('Timeout action: force_complete (post-copy)', out)
-        self.assertIn('Tunnelled:      true (instance)', out)
-        self.assertIn('after   200 s:   500 ms', out)
+        for line in ('timeout_s="300"', 'timeout_source="image"',
+                     'timeout_action="force_complete"', 'post_copy="True"',
+                     'tunnelled="True"', 'tunnelled_source="instance"'):
+            self.assertIn(line, out.splitlines())
+        code, out, _ = self.run_cli('--image-property',
+                                    f'{TIMEOUT.image}=300')
+        self.assertIn('after 200 s: 500 ms', out)
 
-    def test_invalid_value_is_usage_error_naming_key_value_rule(self):
-        code, out, err = self.run_cli(
+    def test_out_of_range_values_show_what_the_driver_does(self):
+        """Clamped or ignored, with the driver's warning; exit 0."""
+        code, data, err = self.run_json(
             '--instance-property', f'{TIMEOUT.instance}=100',
             '--flavor-property', f'{DOWNTIME.flavor}=fast')
-        self.assertEqual(2, code)
-        self.assertEqual('', out)
-        self.assertIn("hw:wrs:live_migration_timeout must be 0 or in the "
-                      "range 120 to 800; got '100'.", err)
-        self.assertIn("hw:wrs:live_migration_max_downtime must be an "
-                      "integer; got 'fast'.", err)
-        self.assertNotIn('Traceback', err)
+        self.assertEqual((0, ''), (code, err))
+        self.assertEqual((120, 'instance', 500, 'config'), (
+            data['timeout_s'], data['timeout_source'],
+            data['max_downtime_ms'], data['max_downtime_source']))
+        self.assertEqual(
+            ["hw:wrs:live_migration_max_downtime must be an integer; got "
+             "'fast'. Ignored.",
+             "hw:wrs:live_migration_timeout must be 0 or in the range 120 "
+             "to 800; got '100'. Using 120."], sorted(data['warnings']))
+
+    def test_misspelt_key_is_usage_error(self):
+        code, out, err = self.run_cli(
+            '--instance-property', 'hw:wrs:live_migration_timout=300')
+        self.assertEqual((2, ''), (code, out))
+        self.assertEqual(
+            'nova-stx migration-plan: error: hw:wrs:live_migration_timout is '
+            'not an instance property nova-stx or Nova knows; did you mean '
+            'hw:wrs:live_migration_timeout?', err.strip())
 
     def test_tenant_bound_is_a_warning(self):
         conf = self._conf('[nova_stx]\ntenant_live_migration_timeout_min '
                           '= 300\n')
-        code, out, _ = self.run_cli(
+        code, data, _ = self.run_json(
             '--image-property', f'{TIMEOUT.image}=150',
             '--config-file', conf)
         self.assertEqual(0, code)
-        self.assertIn('Timeout:        300 s (image)', out)
-        self.assertIn("Warnings:\n  hw_wrs_live_migration_timeout must be "
-                      "in the range 300 to 800", out)
+        self.assertEqual((300, 'image'), (data['timeout_s'],
+                                          data['timeout_source']))
+        self.assertIn('hw_wrs_live_migration_timeout must be in the range '
+                      '300 to 800', data['warnings'][0])
+
+    def test_inconsistent_config_is_usage_error(self):
+        conf = self._conf('[nova_stx]\ntenant_live_migration_timeout_min = '
+                          '700\ntenant_live_migration_timeout_max = 200\n')
+        code, _, err = self.run_cli('--config-file', conf)
+        self.assertEqual(2, code)
+        self.assertIn('tenant_live_migration_timeout_min (700) is greater '
+                      'than tenant_live_migration_timeout_max (200)', err)
 
     def test_bad_pair_missing_file_and_bad_option_are_usage_errors(self):
         self.assertEqual(2, self.run_cli('--flavor-property', 'novalue')[0])
         missing = self.tmp_path('missing.conf')
         code, _, err = self.run_cli('--config-file', missing)
-        self.assertEqual((2, f'cannot read {missing}'),
-                         (code, err.split('error: ')[1].strip()))
+        self.assertEqual(2, code)
+        self.assertIn(f'cannot read nova.conf {missing}', err)
         conf = self._conf('[nova_stx]\nlive_migration_downtime_ramp = '
                           'linear\n')
         code, _, err = self.run_cli('--config-file', conf)
         self.assertEqual(2, code)
         self.assertIn('live_migration_downtime_ramp', err)
-        self.assertEqual(2, self.run_cli('--ram-mb', '-5')[0])
+        for bad in ('-5', 'inf', '1e400', 'nan', '0'):
+            code, _, err = self.run_cli('--ram-mb', bad)
+            self.assertEqual(2, code, bad)
+            self.assertEqual(1, len(err.splitlines()), err)
+        code, _, err = self.run_cli('--config-file', self.tmp_path(''))
+        self.assertEqual(2, code)
+        self.assertIn('is a directory', err)
 
-    def test_build_plan_and_render_text_for_callers(self):
+    def test_build_plan_and_fields_for_callers(self):
         plan = migration_plan.build_plan(
             flavor={TIMEOUT.flavor: '0'}, ram_mb=4096)
-        text = migration_plan.render_text(plan)
-        self.assertIn('Timeout:        none (0) (flavor)', text)
-        self.assertIn('after     0 s:   500 ms', text)
+        fields = dict(migration_plan.fields(plan))
+        self.assertEqual((0, 'flavor'), (fields['timeout_s'],
+                                         fields['timeout_source']))
+        self.assertEqual('after 0 s: 500 ms',
+                         fields['steps'].human_readable().splitlines()[-1])

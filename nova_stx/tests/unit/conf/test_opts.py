@@ -62,3 +62,61 @@ class OptsTest(base.BaseTestCase):
             for opt in opts:
                 self.assertIn(f'#{opt.name} = ', sample)
         self.assertIn('# Minimum value: 1', sample)
+
+
+class LoadTest(base.BaseTestCase):
+    """Services register and check the options when they load a piece."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf = self.useFixture(config_fixture.Config(cfg.ConfigOpts()))
+        conf.register_opts(self.conf.conf)
+
+    def test_nothing_registered_at_import(self):
+        import subprocess
+        import sys
+        result = subprocess.run([sys.executable, '-c', (
+            'from oslo_config import cfg\n'
+            'import nova_stx.conf, nova_stx.scheduler.filters.base\n'
+            'import nova_stx.virt.libvirt.driver\n'
+            'print("nova_stx" in cfg.CONF)\n'
+            'nova_stx.conf.load()\n'
+            'print("nova_stx" in cfg.CONF)')],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(['False', 'True'], result.stdout.split(),
+                         result.stderr[-2000:])
+
+    def test_crossed_tenant_bounds_refused(self):
+        self.conf.config(tenant_live_migration_timeout_min=700,
+                         tenant_live_migration_timeout_max=200,
+                         group='nova_stx')
+        exc = self.assertRaises(conf.InconsistentConfig, conf.load,
+                                self.conf.conf)
+        self.assertIn('tenant_live_migration_timeout_min (700) is greater '
+                      'than tenant_live_migration_timeout_max (200)',
+                      str(exc))
+
+    def test_filters_and_driver_refuse_to_load(self):
+        from nova_stx.scheduler.filters import numa_topology_filter
+        conf.register_opts(conf.CONF)
+        self.useFixture(config_fixture.Config(conf.CONF)).config(
+            tenant_live_migration_timeout_min=700,
+            tenant_live_migration_timeout_max=200, group='nova_stx')
+        self.assertRaises(conf.InconsistentConfig,
+                          numa_topology_filter.StxNUMATopologyFilter)
+        from nova_stx.virt.libvirt import driver
+        # NOTE(nova-stx): the check comes before Nova's own __init__, so
+        # no libvirt is needed to see the driver refuse.
+        self.assertRaises(conf.InconsistentConfig, driver.LibvirtDriver,
+                          virtapi=None)
+
+    def test_untested_nova_warns_once(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_stx.nova_version.installed', return_value='36.0.0'))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_stx.conf._version_warned', []))
+        logs = self.useFixture(fixtures.FakeLogger(name='nova_stx.conf'))
+        conf.load(self.conf.conf)
+        conf.load(self.conf.conf)
+        self.assertEqual(1, logs.output.count(
+            'Nova 36.0.0 is not a release nova-stx is tested with'))

@@ -67,6 +67,27 @@ class ValidateTest(base.BaseTestCase):
         self.assertIn('hw:wrs:live_migration_timeout must be 0 or in the '
                       "range 120 to 800; got '801'.", str(exc))
 
+    def test_integer_spelling_as_novas_own_validators(self):
+        for value in (' 300', '+300', '300\n', '0' * 4301, '0' * 4301 + '150'):
+            validators.validate('hw:wrs:live_migration_timeout', value)
+
+    def test_integer_spelling_refused(self):
+        for value in ('3_00', '\u0663\u0660\u0660', '\u00a0300', '3e2',
+                      '300.0'):
+            exc = self.assertRaises(exception.ValidationError,
+                                    validators.validate,
+                                    'hw:wrs:live_migration_timeout', value)
+            self.assertIn('hw:wrs:live_migration_timeout must be an integer',
+                          str(exc))
+
+    def test_long_integers_give_a_clear_error(self):
+        for name in ('hw:wrs:live_migration_timeout',
+                     'hw:wrs:live_migration_max_downtime'):
+            exc = self.assertRaises(exception.ValidationError,
+                                    validators.validate, name, '9' * 5000)
+            self.assertIn(f'{name} must be', str(exc))
+            self.assertIn('(5000 characters)', str(exc))
+
     def test_unknown_key_in_our_namespace_still_rejected(self):
         self.assertRaises(exception.ValidationError, validators.validate,
                           'hw:wrs:live_migration_bogus', '1')

@@ -51,7 +51,7 @@ class StxVCpuModelFilterTestCase(fakes.TestCase):
         host = fakes.host()
         host.cpu_info = '{"vendor": "Intel"'
         reason = self.filt.reason(host, fakes.spec(hw__cpu_model='Haswell'))
-        self.assertIn('cannot evaluate host: cpu_info is not JSON', reason)
+        self.assertIn('malformed host data: cpu_info is not JSON', reason)
 
     def test_reason_missing_cpu_info(self):
         host = fakes.host()
@@ -88,20 +88,22 @@ class StxVCpuModelFilterTestCase(fakes.TestCase):
     def _passthrough_move(self, source_cpu_info):
         spec = fakes.spec(hw__cpu_model='Passthrough')
         spec.ignore_hosts = ['src']
-        spec._context = nova_context.get_admin_context()
+        ctxt = nova_context.get_admin_context()
         node = objects.ComputeNode(cpu_info=source_cpu_info)
         mapping = objects.HostMapping(cell_mapping=objects.CellMapping(
             uuid=uuidsentinel.cell1, database_connection='fake://',
             transport_url='fake://'))
         with mock.patch.object(objects.HostMapping, 'get_by_host',
                                return_value=mapping) as get_mapping, \
+                mock.patch.object(nova_context, 'get_admin_context',
+                                  return_value=ctxt), \
                 mock.patch.object(nova_context, 'target_cell') as target, \
                 mock.patch.object(objects.ComputeNodeList,
                                   'get_all_by_host',
                                   return_value=[node]):
-            target.return_value.__enter__.return_value = spec._context
+            target.return_value.__enter__.return_value = ctxt
             reason = self.filt.reason(fakes.host(), spec)
-        get_mapping.assert_called_once_with(spec._context, 'src')
+        get_mapping.assert_called_once_with(ctxt, 'src')
         return reason
 
     def test_reason_passthrough_move_same_cpu(self):

@@ -264,6 +264,39 @@ class OperationTest(test.NoDBTestCase):
                     fakelibvirt.VIR_MIGRATE_AUTO_CONVERGE)
         self.assertEqual(('migrate', expected), calls[1])
 
+    def test_operation_instance_without_metadata_loaded(self):
+        # An instance object that does not carry metadata or system
+        # metadata and cannot load them (here: it has no context): the
+        # flavor's values still apply, the missing fields are warned about.
+        flavor = objects.Flavor(
+            memory_mb=1024, extra_specs={
+                DOWNTIME.flavor: '300',
+                keys.LIVE_MIGRATION_TUNNEL.flavor: 'true'})
+        instance = fake_instance.fake_instance_obj(None, flavor=flavor)
+        self.assertNotIn('metadata', instance)
+        self.assertNotIn('system_metadata', instance)
+        dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
+                                 False)
+        calls = []
+        dom.migrateSetMaxDowntime = lambda ms: calls.append(('downtime', ms))
+        dom.migrateToURI3 = lambda uri, params, flags: calls.append(
+            ('migrate', flags))
+        migrate_data = objects.LibvirtLiveMigrateData(
+            block_migration=False, serial_listen_addr='127.0.0.1',
+            target_connect_addr=None)
+        with mock.patch('nova.virt.libvirt.migration.get_updated_guest_xml',
+                        return_value='<domain/>'):
+            self.drvr._live_migration_operation(
+                nova_context.get_admin_context(), instance, 'dest', False,
+                migrate_data, libvirt_guest.Guest(dom), [])
+        self.assertEqual(('downtime', 30), calls[0])
+        self.assertTrue(calls[1][1] & fakelibvirt.VIR_MIGRATE_TUNNELLED)
+        log = self.stdlog.logger.output
+        self.assertNotIn('Traceback', log)
+        self.assertNotIn('not applied', log)
+        self.assertIn('Instance metadata is not available', log)
+        self.assertIn('Instance system_metadata is not available', log)
+
 
 class NovaSeamsTest(test.NoDBTestCase):
     """Fail loudly when Nova changes a seam this extension overrides."""

@@ -163,7 +163,7 @@ class DowntimePrecedenceTest(base.BaseTestCase):
 class JunkValuesTest(base.BaseTestCase):
 
     def test_junk_timeouts_are_ignored_with_a_warning(self):
-        for junk in ('abc', '', '12.5', '-1', ' 300', 'True', '0x10'):
+        for junk in ('abc', '', '12.5', '-1', '3_00', 'True', '0x10'):
             result = _plan(image={IMAGE_TIMEOUT: junk})
             self.assertEqual(800, result.timeout_s, junk)
             self.assertEqual(1, len(result.warnings), junk)
@@ -192,6 +192,37 @@ class JunkValuesTest(base.BaseTestCase):
         self.assertIsNone(result.auto_converge)
         self.assertEqual('host', result.sources['auto_converge'])
         self.assertIn(INSTANCE_AC, result.warnings[0])
+
+
+class IntegerSpellingTest(base.BaseTestCase):
+    """The driver reads integers as Nova's API validators do."""
+
+    def test_sign_and_whitespace_are_read(self):
+        for text in (' 300', '+300', '300\n', ' +300 '):
+            result = _plan(image={IMAGE_TIMEOUT: text},
+                           instance={INSTANCE_DOWNTIME: text})
+            self.assertEqual((300, 300), (result.timeout_s,
+                                          result.max_downtime_ms), text)
+            self.assertEqual((), tuple(result.warnings), text)
+
+    def test_out_of_range_spelt_with_a_sign_is_clamped(self):
+        result = _plan({FLAVOR_TIMEOUT: ' +5000'})
+        self.assertEqual(800, result.timeout_s)
+        self.assertIn("got ' +5000'. Using 800.", result.warnings[0])
+
+    def test_integers_longer_than_pythons_digit_limit(self):
+        result = _plan({FLAVOR_TIMEOUT: '0' * 4301})
+        self.assertEqual(0, result.timeout_s)
+        result = _plan({FLAVOR_TIMEOUT: '0' * 4301 + '300',
+                        FLAVOR_DOWNTIME: '0' * 4301 + '250'})
+        self.assertEqual((300, 250),
+                         (result.timeout_s, result.max_downtime_ms))
+        result = _plan({FLAVOR_TIMEOUT: '9' * 5000})
+        self.assertEqual(800, result.timeout_s)
+        self.assertIn("(5000 characters)'. Using 800.", result.warnings[0])
+        result = _plan({FLAVOR_TIMEOUT: '-' + '9' * 5000})
+        self.assertEqual(800, result.timeout_s)
+        self.assertTrue(result.warnings[0].endswith('Ignored.'))
 
 
 class TenantBoundsTest(base.BaseTestCase):
