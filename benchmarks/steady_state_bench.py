@@ -309,6 +309,11 @@ def main():
     compared = collections.Counter()
     disagreements = 0
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    # NOTE(nova-stx): steady state: the scheduler has seen every host once.
+    exact_numa.install()
+    ours_manager.filter_handler.get_filtered_objects(
+        ours_filters, host_states(ours_manager, computes, services),
+        build_spec(*(REQUESTS[2][:1] + REQUESTS[2][2:])), 0)
     plan = [r for r in REQUESTS for _ in range(args.each)]
     rng.shuffle(plan)
     plan += rng.choices(REQUESTS, weights, k=args.requests)

@@ -55,6 +55,7 @@ class ExactNumaTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        stx_conf.register_opts(stx_conf.CONF)
         self.conf = self.useFixture(config_fixture.Config(stx_conf.CONF))
         self.useFixture(_Installed())
 
