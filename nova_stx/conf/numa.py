@@ -59,7 +59,7 @@ between requests, least recently used dropped first. 0 disables it.
 Nova builds every host's state anew for each request; the nova-stx
 filters reuse a host's converted topology while every value Nova reports
 for it is unchanged (compared on each use, so decisions never come from
-stale data). About 10 KiB per host of 2 to 8 cells; set it above the
+stale data). About 9 KiB per host of 1 to 8 cells; set it above the
 number of compute nodes. Read when the scheduler first filters.
 
 Related options:
