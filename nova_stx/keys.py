@@ -339,7 +339,9 @@ LIVE_MIGRATION_MAX_DOWNTIME = Key(
     flavor='hw:wrs:live_migration_max_downtime',
     instance='hw:wrs:live_migration_max_downtime',
     image='hw_wrs_live_migration_max_downtime',
-    unit='ms', minimum=100, suggested=500,
+    # NOTE(nova-stx): QEMU refuses a downtime-limit above 2000 s
+    # (MAX_MIGRATE_DOWNTIME); libvirt passes the value on unchecked.
+    unit='ms', minimum=100, maximum=2000000, suggested=500,
     default='[libvirt] live_migration_downtime',
     precedence=Precedence(Rule.FIRST_SET, (
         Source.FLAVOR, Source.INSTANCE, Source.IMAGE)))
@@ -467,25 +469,55 @@ def validate(properties, source):
     return errors
 
 
+class ImageOverridesFlavor(InvalidValue):
+    """The image sets a key the flavor set to another value.
+
+    The one statement of the rule of keys with ``image_may_differ=False``
+    (the vCPU model), used by the validators, the CLI, the scheduler
+    filter and the driver: the text names both keys and both values, in
+    StarlingX's words.
+    """
+
+    def __init__(self, key, flavor_value, image_value):
+        self.key = key
+        self.flavor_value = flavor_value
+        self.image_value = image_value
+        super().__init__(
+            key.image, image_value,
+            f"must equal the flavor's {key.flavor} '{shown(flavor_value)}' "
+            f'(Image {key.title} is not permitted to override '
+            f'configuration set against the flavor)')
+
+
+def image_override(key, flavor_value, image_value):
+    """Return the error when the image's value may not stand, else None.
+
+    :param key: a :class:`Key`.
+    :param flavor_value: the flavor's value of ``key``, or None.
+    :param image_value: the image's value of ``key``, or None.
+    :returns: an :class:`ImageOverridesFlavor` when ``key`` forbids the
+        image to differ and both are set and differ; else None.
+    """
+    if (key.image_may_differ or flavor_value is None or
+            image_value is None or flavor_value == image_value):
+        return None
+    return ImageOverridesFlavor(key, flavor_value, image_value)
+
+
 def check_image_against_flavor(flavor, image):
     """Return errors where the image sets a value the flavor forbids.
 
     :param flavor: flavor extra specs, ``{name: value}``.
     :param image: image properties, ``{name: value}``.
-    :returns: a list of :class:`InvalidValue`.
+    :returns: a list of :class:`ImageOverridesFlavor`.
     """
     errors = []
     for key in KEYS:
-        if key.image_may_differ or not (key.flavor and key.image):
-            continue
-        if (key.flavor in flavor and key.image in image and
-                flavor[key.flavor] != image[key.image]):
-            errors.append(InvalidValue(
-                key.image, image[key.image],
-                f"must equal the flavor's {key.flavor} "
-                f"'{flavor[key.flavor]}' (Image {key.title} is not "
-                f'permitted to override configuration set against the '
-                f'flavor)'))
+        if key.flavor and key.image:
+            error = image_override(key, flavor.get(key.flavor),
+                                   image.get(key.image))
+            if error is not None:
+                errors.append(error)
     return errors
 
 
@@ -503,6 +535,21 @@ class Effect(str, enum.Enum):
 
     def __str__(self):
         return self.value
+
+    @property
+    def description(self):
+        """What this effect means for a key, as a clause (docs)."""
+        return _EFFECT_DESCRIPTIONS[self]
+
+
+_EFFECT_DESCRIPTIONS = {
+    Effect.GUEST: "it changes the domain XML Nova's libvirt driver generates",
+    Effect.MIGRATION: "it changes how the guest's live migrations run (the "
+                      'libvirt migration calls)',
+    Effect.PLACEMENT: 'it changes which hosts may run the guest (a scheduler '
+                      "filter's verdict)",
+    Effect.VALIDATED: 'it is only validated (API, Glance, CLI)',
+}
 
 
 @dataclasses.dataclass(frozen=True)

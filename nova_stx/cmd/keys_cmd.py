@@ -25,6 +25,26 @@ def _range(key):
     return 'one of the supported models'
 
 
+def _consumed_by(key):
+    """Each consumer's code and effect, from :data:`keys.CONSUMERS`."""
+    return ', '.join(f'``{c.code}`` ({c.effect})' if c.code else
+                     f'no code ({c.effect})'
+                     for c in keys.consumers(key)) or '-'
+
+
+def _guest_effect(key):
+    """What the key does to the guest itself, from its consumers."""
+    effects = [c.effect for c in keys.consumers(key)]
+    if keys.Effect.GUEST in effects:
+        return (f'yes: {keys.Effect.GUEST.description}; see '
+                f':doc:`{GUEST_PAGE}`')
+    return 'none: ' + '; '.join(e.description for e in effects)
+
+
+#: The admin page on what the keys give the guest.
+GUEST_PAGE = 'guest-cpu-and-hpet'
+
+
 def _rows(key):
     names = ', '.join(f'{source}: ``{name}``'
                       for source, name in key.names().items())
@@ -32,7 +52,9 @@ def _rows(key):
     return [('Names', names), ('Type', key.kind.value),
             ('Valid values', _range(key)),
             ('When unset', key.default or '-'),
-            ('Precedence', precedence), ('Help', key.help)]
+            ('Precedence', precedence),
+            ('Consumed by', _consumed_by(key)),
+            ('Guest effect', _guest_effect(key)), ('Help', key.help)]
 
 
 def render_rst():
@@ -54,8 +76,10 @@ def render_rst():
 class Keys(cli.Lister):
     """List every key nova-stx owns or reads, per source.
 
-    Each key with its name in each source, type, range, default and
-    precedence. ``--rst`` prints the documentation page instead.
+    Each key with its name in each source, type, range, default,
+    precedence and the code that consumes it, with what that changes
+    (guest, migration, placement or validated only). ``--rst`` prints the
+    documentation page instead.
     """
 
     def get_parser(self, prog_name):
@@ -74,11 +98,14 @@ class Keys(cli.Lister):
 
     def take_action(self, args):
         columns = ('Key', 'Flavor', 'Image', 'Instance', 'Type',
-                   'Valid values', 'When unset', 'Precedence', 'Help')
+                   'Valid values', 'When unset', 'Precedence',
+                   'Consumed by', 'Help')
         rows = [(key.id, key.flavor or '', key.image or '',
                  key.instance or '', key.kind.value, _range(key),
                  key.default or '',
                  key.precedence.describe() if key.precedence else '',
+                 cli.ListColumn([f'{c.effect}: {c.code or "-"}'
+                                 for c in keys.consumers(key)]),
                  key.help)
                 for key in keys.KEYS]
         return columns, rows

@@ -13,6 +13,7 @@
 """``nova-stx validate``: check properties offline with the API's rules."""
 
 from nova_stx.cmd import cli
+from nova_stx.cmd import guest
 from nova_stx.cmd import inputs
 from nova_stx.cmd import names
 from nova_stx import keys
@@ -103,12 +104,35 @@ def check(properties):
             for source, name, value, error in results]
 
 
+#: The ``Source`` of the rows saying what the guest gets.
+GUEST = 'guest'
+
+
+def guest_rows(properties):
+    """Rows saying what the guest gets, when a property changes it.
+
+    :param properties: ``{Source: {name: value}}``.
+    :returns: ``[(GUEST, field, value, result, detail)]``; empty when no
+        property given changes the guest.
+    """
+    flavor = properties.get(keys.Source.FLAVOR, {})
+    image = properties.get(keys.Source.IMAGE, {})
+    if not guest.reads(flavor, image):
+        return []
+    return [(GUEST, item.field, item.text,
+             'error' if item.error else 'ok', item.detail)
+            for item in guest.describe(flavor, image)]
+
+
 class Validate(cli.Lister):
     """Check flavor extra specs, image properties and instance metadata.
 
     The rules are those Nova's API, Glance and the driver apply; unknown
-    or misspelt names are errors naming the closest valid name. Exits 1
-    when any property is invalid, 2 on a usage error.
+    or misspelt names are errors naming the closest valid name. When a
+    property changes the guest itself, rows with source "guest" say what
+    the guest gets (its vCPU model and HPET) and from which property; a
+    flavor/image conflict is an error there. Exits 1 when any property is
+    invalid, 2 on a usage error.
     """
 
     def get_parser(self, prog_name):
@@ -135,5 +159,6 @@ class Validate(cli.Lister):
         rows = [(str(source), name, value, 'error' if error else 'ok',
                  error or '')
                 for source, name, value, error in check(properties)]
+        rows += guest_rows(properties)
         self.exit_code = 1 if any(r[3] == 'error' for r in rows) else 0
         return ('Source', 'Property', 'Value', 'Result', 'Detail'), rows

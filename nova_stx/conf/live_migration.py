@@ -60,12 +60,49 @@ Related options:
 * ``[libvirt] live_migration_permit_post_copy``
 """),
     cfg.StrOpt(
+        'live_migration_controller',
+        default='nova',
+        choices=[
+            ('nova', "Nova's own monitor for every migration that no "
+                     "nova-stx key applies to, exactly as without "
+                     "nova-stx; a migration with a per-instance max "
+                     "downtime or timeout follows its limits with the "
+                     "live_migration_downtime_ramp."),
+            ('starlingx', 'Every migration follows its limits with the '
+                          'live_migration_downtime_ramp (StarlingX); with no '
+                          "key the limits are Nova's options."),
+            ('sla', 'Every migration is steered by the convergence-aware '
+                    'controller within its limits: one-step downtime '
+                    'increases to what the next switch-over needs, an early '
+                    'end when the max downtime cannot be met; with no key '
+                    "the limits are Nova's options."),
+        ],
+        help="""
+What steers a live migration's downtime and ends it.
+
+With ``nova`` (the default) a migration of an instance whose flavor, image
+and metadata set no max downtime and no timeout makes exactly the libvirt
+calls Nova makes, at Nova's times. The other values are an explicit
+opt-in: they also steer migrations no key applies to, with the limits
+from ``[libvirt] live_migration_downtime`` and
+``live_migration_completion_timeout`` (or ``live_migration_timeout``).
+
+Related options:
+
+* ``live_migration_downtime_ramp``
+* ``live_migration_timeout``
+* ``[libvirt] live_migration_downtime``
+* ``[libvirt] live_migration_completion_timeout``
+"""),
+    cfg.StrOpt(
         'live_migration_downtime_ramp',
         default=downtime_ramp.STARLINGX,
         choices=[
             (downtime_ramp.STARLINGX,
              'Linear, reaching the maximum downtime at 2/3 of the timeout '
-             '(StarlingX).'),
+             '(StarlingX), with at most [libvirt] '
+             'live_migration_downtime_delay seconds per GiB between '
+             'steps.'),
             (downtime_ramp.NOVA,
              'Linear, one step every [libvirt] '
              'live_migration_downtime_delay seconds per GiB of guest data '
@@ -74,10 +111,14 @@ Related options:
         ],
         help="""
 How the maximum downtime grows from its first step to the effective
-maximum while a live migration runs.
+maximum while a live migration that nova-stx steers runs (see
+``live_migration_controller``). Every ramp has
+``[libvirt] live_migration_downtime_steps`` steps and ends exactly at the
+maximum.
 
 Related options:
 
+* ``live_migration_controller``
 * ``[libvirt] live_migration_downtime``
 * ``[libvirt] live_migration_downtime_steps``
 * ``[libvirt] live_migration_downtime_delay``
@@ -127,6 +168,8 @@ Related options:
     cfg.IntOpt(
         'tenant_live_migration_max_downtime_max',
         min=100,
+        # NOTE(nova-stx): QEMU's downtime-limit ceiling (2000 s).
+        max=2000000,
         help="""
 Largest maximum downtime, in milliseconds, that image properties and
 instance metadata may ask for; a larger one is lowered to this. Unset: no

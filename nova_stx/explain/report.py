@@ -119,7 +119,7 @@ def build_request(flavor_properties=None, image_properties=None, vcpus=2,
     dropped = sorted(set(image_properties) - set(image.properties.fields))
     if dropped:
         notes.append('image properties Nova does not know never reach the '
-                     'scheduler, so they are ignored here too: ' +
+                     'scheduler, so the filters ignore them here too: ' +
                      ', '.join(dropped))
     spec = objects.RequestSpec(
         flavor=flavor, image=image, numa_topology=numa,

@@ -48,16 +48,9 @@ class MalformedCpuInfo(ValueError):
     """A host's ``cpu_info`` cannot be read."""
 
 
-class ConflictingModels(ValueError):
-    """The image asks for a different model than the flavor."""
-
-    def __init__(self, flavor_model, image_model):
-        self.flavor_model = flavor_model
-        self.image_model = image_model
-        super().__init__(
-            'Image vCPU model is not permitted to override configuration '
-            f'set against the flavor (flavor {flavor_model}, image '
-            f'{image_model})')
+#: The image asks for a different model than the flavor (the rule and its
+#: text are the registry's).
+ConflictingModels = keys.ImageOverridesFlavor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,8 +108,10 @@ def requested_model(flavor_model, image_model):
     :param image_model: the image's ``hw_cpu_model`` or None.
     :raises ConflictingModels: when both are set and differ.
     """
-    if flavor_model and image_model and flavor_model != image_model:
-        raise ConflictingModels(flavor_model, image_model)
+    conflict = keys.image_override(keys.CPU_MODEL, flavor_model or None,
+                                   image_model or None)
+    if conflict is not None:
+        raise conflict
     return flavor_model or image_model or None
 
 

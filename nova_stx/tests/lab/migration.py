@@ -37,6 +37,7 @@ from oslo_log import log as logging
 from nova_stx.tests.lab import guest as lab_guest
 from nova_stx.tests.lab import outcome as lab_outcome
 from nova_stx.tests.lab import watchdog
+from nova_stx.virt.libvirt import job_stats
 from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
@@ -275,11 +276,14 @@ class Run:
         out.error_code = self._result.get('error_code')
         out.wall_s = round(self._result.get('wall_s', 0.0), 2)
         out.downtimes_set = list(proxy.downtimes)
+        out.decisions = list(proxy.decisions)
         out.timeout_action = proxy.timeout_action_taken
         out.source_state, _ = _state(self.lab.a, self.name)
         out.dest_state, out.job_stats = _state(self.lab.b, self.name)
         if out.where == lab_outcome.DESTINATION:
-            proxy.completed()
+            # The destination keeps the completed job's statistics: the
+            # real downtime is the SLA evidence.
+            proxy.completed(job_stats.Completion.from_stats(out.job_stats))
             return
         if out.error_code == libvirt.VIR_ERR_OPERATION_ABORTED:
             status = 'cancelled'

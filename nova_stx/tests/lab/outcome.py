@@ -77,6 +77,8 @@ class Outcome:
     #: MiB/s read back with migrateGetMaxSpeed during the job.
     bandwidth_read: ty.Optional[int] = None
     timeout_action: ty.Optional[str] = None
+    #: ``[(policy elapsed s, Decision)]`` the controller made.
+    decisions: list = dataclasses.field(default_factory=list)
     #: The destination's statistics of the completed job, if any.
     job_stats: dict = dataclasses.field(default_factory=dict)
 

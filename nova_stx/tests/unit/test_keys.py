@@ -110,7 +110,14 @@ class ParseTest(base.BaseTestCase):
                          keys.LIVE_MIGRATION_MAX_DOWNTIME.parse('1000000'))
         exc = self.assertRaises(keys.InvalidValue,
                                 keys.LIVE_MIGRATION_MAX_DOWNTIME.parse, '99')
-        self.assertIn('must be greater than or equal to 100', str(exc))
+        self.assertIn('must be in the range 100 to 2000000', str(exc))
+
+    def test_downtime_maximum_is_qemus(self):
+        # QEMU refuses a downtime-limit above 2000 s.
+        key = keys.LIVE_MIGRATION_MAX_DOWNTIME
+        self.assertEqual(2000000, key.parse('2000000'))
+        exc = self.assertRaises(keys.InvalidValue, key.parse, '2000001')
+        self.assertIn('must be in the range 100 to 2000000', str(exc))
 
     def test_error_names_the_key_in_its_source(self):
         exc = self.assertRaises(keys.InvalidValue,
@@ -195,8 +202,8 @@ class ResolveTest(base.BaseTestCase):
     def test_downtime_below_minimum_reported(self):
         result = self._downtime(None, 10, None)
         self.assertEqual(1, len(result.ignored))
-        self.assertIn('hw_wrs_live_migration_max_downtime must be greater '
-                      "than or equal to 100; got '10'",
+        self.assertIn('hw_wrs_live_migration_max_downtime must be in the '
+                      "range 100 to 2000000; got '10'",
                       str(result.ignored[0]))
 
     def test_booleans_instance_beats_flavor(self):

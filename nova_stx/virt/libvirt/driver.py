@@ -18,18 +18,25 @@ Enabled with ``compute_driver = nova_stx.LibvirtDriver`` under the
 The guest's vCPU model (``hw:cpu_model``) and HPET (``hw:hpet``) are
 applied over Nova's ``spawn``, ``_get_guest_config``, ``_compare_cpu`` and
 ``migrate_disk_and_power_off`` (see
-:mod:`nova_stx.virt.libvirt.guest_config`).
+:mod:`nova_stx.virt.libvirt.guest_config`); ``rebuild`` refuses a rebuild
+they cannot give before Nova touches the guest (see
+:mod:`nova_stx.virt.libvirt.rebuild_guard`).
 
 Three of Nova's private live-migration seams are overridden, each calling
-``super()``:
+``super()``. A migration the plan does not supervise (the ``nova``
+controller and no key for the limits, see ``MigrationPlan.supervised``)
+goes to Nova's own code untouched: same libvirt calls, same timing.
 
 * ``_live_migration_operation``: the guest handed to Nova is a
   :class:`~nova_stx.virt.libvirt.supervised_guest.SupervisedGuest`, so the
-  per-instance auto-converge and tunnelling reach ``migrateToURI3``; the
-  plan's first downtime step is set before the transfer starts.
+  per-instance auto-converge and tunnelling reach ``migrateToURI3``; for a
+  supervised migration the plan's first downtime step is set before the
+  transfer starts.
 * ``_live_migration_monitor``: Nova's loop runs unchanged over a
-  ``SupervisedGuest`` that applies the plan's downtime ramp and timeout;
-  Nova's post and recover methods are wrapped to report the outcome.
+  ``SupervisedGuest`` whose controller (the plan's ramp, or the ``sla``
+  controller) sets the downtime and ends the job; Nova's post and recover
+  methods are wrapped to report the outcome, with libvirt's
+  ``JOB_COMPLETED`` statistics as SLA evidence.
 * ``_live_migration_data_gb``: while a migration is supervised, returns
   :data:`NEUTRAL_GIB` so that Nova's own per-GiB completion timeout and
   ramp (``[libvirt] live_migration_completion_timeout`` and
@@ -45,14 +52,21 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_stx import conf as stx_conf
+from nova_stx.virt.libvirt import controllers
 from nova_stx.virt.libvirt import guest_config
+from nova_stx.virt.libvirt import job_completed
 from nova_stx.virt.libvirt import migration_events
+from nova_stx.virt.libvirt import migration_flags
 from nova_stx.virt.libvirt import migration_policy
+from nova_stx.virt.libvirt import rebuild_guard
 from nova_stx.virt.libvirt import supervised_guest
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
 
+#: Seconds to wait for libvirt's JOB_COMPLETED event once Nova's monitor
+#: saw the job complete (the event loop may dispatch it a little later).
+COMPLETION_WAIT_S = 3.0
 #: Data size reported to Nova's monitor for a supervised migration:
 #: 10**9 GiB puts Nova's timeout and ramp steps decades away.
 NEUTRAL_GIB = 10 ** 9
@@ -85,9 +99,11 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         #: instance uuid -> SupervisedGuest, one per running migration.
         self._supervised = {}
         #: Seconds; the migration timeout and ramp are measured with it.
-        self.migration_clock = time.monotonic
+        self._migration_clock = time.monotonic
 
-    def migration_plan(self, instance, gib):
+    # NOTE(nova-stx): private, like every helper here: Nova's driver API
+    # contract forbids public methods ComputeDriver does not declare.
+    def _migration_plan(self, instance, gib):
         """Return the :class:`MigrationPlan` of ``instance``.
 
         :param instance: a ``nova.objects.Instance``.
@@ -113,6 +129,23 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             allocations, network_info=network_info,
             block_device_info=block_device_info, power_on=power_on,
             accel_info=accel_info)
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        # NOTE(nova-stx): before Nova's default rebuild destroys the guest;
+        # Nova's libvirt driver has no rebuild of its own, so super()
+        # raises NotImplementedError and Nova's default then runs.
+        rebuild_guard.check(self, context, instance, image_meta, evacuate)
+        return super().rebuild(
+            context, instance, image_meta, injected_files, admin_password,
+            allocations, bdms, detach_block_devices, attach_block_devices,
+            network_info=network_info, evacuate=evacuate,
+            block_device_info=block_device_info,
+            preserve_ephemeral=preserve_ephemeral, accel_uuids=accel_uuids,
+            reimage_boot_volume=reimage_boot_volume)
 
     def _get_guest_config(self, instance, network_info, image_meta,
                           disk_info, rescue=None, block_device_info=None,
@@ -149,12 +182,14 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
         try:
             # NOTE(nova-stx): the flags and the first downtime step do not
             # depend on the data size, so RAM alone is enough here.
-            plan = self.migration_plan(
+            plan = self._migration_plan(
                 instance, super()._live_migration_data_gb(instance, []))
-            supervised = supervised_guest.SupervisedGuest(
-                guest, plan, instance=instance)
-            supervised.apply_initial_downtime()
-            guest = supervised
+            if plan.supervised or plan.flags_keyed:
+                supervised = supervised_guest.SupervisedGuest(
+                    guest, plan, instance=instance)
+                if plan.supervised:
+                    supervised.apply_initial_downtime()
+                guest = supervised
         except Exception:
             # NOTE(nova-stx): a policy failure must not fail a migration
             # that Nova alone would run; it runs with the host's flags.
@@ -181,14 +216,19 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             # they would without nova-stx.
             LOG.exception("No per-instance live-migration plan; Nova's "
                           "global limits apply", instance=instance)
+            supervised = None
+        if supervised is None:
             return super()._live_migration_monitor(
                 context, instance, guest, dest, post_method,
                 recover_method, block_migration, migrate_data, future,
                 disk_paths)
 
+        watch = job_completed.JobCompletedWatch(
+            self._host.get_connection(), guest._domain)
+
         @functools.wraps(post_method)
         def post(*args, **kwargs):
-            supervised.completed()
+            supervised.completed(watch.completion(COMPLETION_WAIT_S))
             return post_method(*args, **kwargs)
 
         @functools.wraps(recover_method)
@@ -205,29 +245,55 @@ class LibvirtDriver(libvirt_driver.LibvirtDriver):
             supervised.aborted('error', reason=str(exc))
             raise
         finally:
+            watch.close()
             self._supervised.pop(instance.uuid, None)
 
     def _supervise(self, context, instance, guest, dest, migrate_data,
                    disk_paths):
+        """Return the SupervisedGuest of this migration, or None.
+
+        None: no key applies and the ``nova`` controller leaves the
+        migration to Nova's own monitor.
+        """
         gib = super()._live_migration_data_gb(instance, disk_paths)
-        plan = self.migration_plan(instance, gib)
+        plan = self._migration_plan(instance, gib)
         for warning in plan.warnings:
             LOG.warning(warning, instance=instance)
+        if not plan.supervised:
+            LOG.debug("Live migration to %(dest)s left to Nova's monitor: "
+                      "no per-instance limit and the nova controller.",
+                      {'dest': dest}, instance=instance)
+            return None
         LOG.info('Live migration to %(dest)s: max downtime %(ms)d ms '
                  '(%(ms_src)s), timeout %(secs)d sec (%(secs_src)s), '
-                 'timeout action %(action)s, %(ramp)s ramp.',
+                 'timeout action %(action)s, %(controller)s controller, '
+                 '%(ramp)s ramp.',
                  {'dest': dest, 'ms': plan.max_downtime_ms,
                   'ms_src': plan.sources['max_downtime_ms'],
                   'secs': plan.timeout_s,
                   'secs_src': plan.sources['timeout_s'],
-                  'action': plan.timeout_action, 'ramp': plan.ramp},
+                  'action': plan.timeout_action,
+                  'controller': plan.controller, 'ramp': plan.ramp},
                  instance=instance)
+        # NOTE(nova-stx): the controller must know what the job really
+        # has armed: Nova decides post-copy from its flags (and drops it
+        # with vPMEM); auto-converge also follows the per-instance key.
+        flags = self._get_migration_flags(migrate_data.block_migration)
+        libvirt = libvirt_driver.libvirt
+        post_copy = (self._is_post_copy_enabled(flags) and
+                     not self._get_vpmems(instance))
+        adjusted = migration_flags.adjust(
+            flags, plan.auto_converge, plan.tunnelled,
+            migration_flags.FlagBits.from_libvirt(libvirt)).flags
+        controller = controllers.build(
+            plan, post_copy=post_copy,
+            auto_converge=bool(adjusted & libvirt.VIR_MIGRATE_AUTO_CONVERGE))
         events = migration_events.MigrationEvents(
             migration_events.get_notifier(CONF.host), context,
             instance.uuid, CONF.host, dest)
         return supervised_guest.SupervisedGuest(
-            guest, plan, clock=self.migration_clock,
+            guest, plan, clock=self._migration_clock,
             force_complete=functools.partial(
                 self.live_migration_force_complete, instance),
             events=events, instance=instance,
-            migration=migrate_data.migration)
+            migration=migrate_data.migration, controller=controller)

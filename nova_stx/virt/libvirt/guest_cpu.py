@@ -54,8 +54,9 @@ PDPE1GB = 'pdpe1gb'
 MODEL_VIRT_TYPES = ('kvm', 'qemu')
 
 
-class Conflict(keys.InvalidValue):
-    """The image asks for another vCPU model than the flavor."""
+#: The image asks for another vCPU model than the flavor (the rule and
+#: its text are the registry's).
+Conflict = keys.ImageOverridesFlavor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,10 +120,9 @@ def _model(flavor_props, image_props):
                           (keys.Source.IMAGE, image)):
         if value is not None:
             key.parse(value, source)
-    if flavor is not None and image is not None:
-        for error in keys.check_image_against_flavor({key.flavor: flavor},
-                                                     {key.image: image}):
-            raise Conflict(error.name, error.value, error.rule)
+    conflict = keys.image_override(key, flavor, image)
+    if conflict is not None:
+        raise conflict
     if flavor is not None:
         return flavor, keys.Source.FLAVOR
     if image is not None:

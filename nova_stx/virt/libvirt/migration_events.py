@@ -19,13 +19,21 @@ Event types (publisher ``nova-stx.<host>``):
 
 * ``nova_stx.live_migration.start`` (INFO): the plan, with every
   effective limit, its source and any ignored or adjusted value;
-* ``nova_stx.live_migration.downtime_change`` (INFO): a ramp step applied;
+* ``nova_stx.live_migration.downtime_change`` (INFO): a new max downtime
+  applied, with the controller's ``cause``, ``reason`` and ``numbers``;
+* ``nova_stx.live_migration.decision`` (WARN): the controller ended the
+  migration early (abort or post-copy), with ``action``, ``cause``,
+  ``reason`` and ``numbers``;
 * ``nova_stx.live_migration.timeout`` (WARN): the timeout was reached and
   its action run;
-* ``nova_stx.live_migration.complete`` (INFO);
+* ``nova_stx.live_migration.complete`` (INFO): with ``sla``, the real
+  downtime libvirt measured against the max downtime, total time, data
+  sent and passes;
+* ``nova_stx.live_migration.sla_breach`` (WARN): the real downtime was
+  longer than the max downtime;
 * ``nova_stx.live_migration.abort`` (WARN): the migration ended without
   moving the guest (cancelled, failed, or the monitor gave up); the guest
-  stays on the source.
+  stays on the source; ``saved`` says what an early end saved.
 
 Payloads are plain dicts and always carry ``instance_uuid``, ``host``,
 ``dest`` and ``elapsed_s``.
@@ -47,8 +55,10 @@ LOG = logging.getLogger(__name__)
 PREFIX = 'nova_stx.live_migration.'
 START = PREFIX + 'start'
 DOWNTIME_CHANGE = PREFIX + 'downtime_change'
+DECISION = PREFIX + 'decision'
 TIMEOUT = PREFIX + 'timeout'
 COMPLETE = PREFIX + 'complete'
+SLA_BREACH = PREFIX + 'sla_breach'
 ABORT = PREFIX + 'abort'
 
 
@@ -99,23 +109,40 @@ class MigrationEvents:
         """Report the limits the migration runs with."""
         return self._send('info', START, 0, **plan.to_dict())
 
-    def downtime_change(self, elapsed, downtime_ms, max_downtime_ms):
-        """Report a ramp step applied to libvirt."""
+    def downtime_change(self, elapsed, downtime_ms, max_downtime_ms,
+                        decision=None):
+        """Report a max downtime applied to libvirt, and why."""
+        fields = {}
+        if decision is not None:
+            fields = {'cause': decision.cause, 'reason': decision.reason,
+                      'numbers': dict(decision.numbers)}
         return self._send('info', DOWNTIME_CHANGE, elapsed,
                           downtime_ms=downtime_ms,
-                          max_downtime_ms=max_downtime_ms)
+                          max_downtime_ms=max_downtime_ms, **fields)
+
+    def decision(self, elapsed, decision):
+        """Report an early end the controller decided."""
+        return self._send('warn', DECISION, elapsed, **decision.to_dict())
 
     def timeout(self, elapsed, timeout_s, action, reason):
         """Report the timeout and the action taken."""
         return self._send('warn', TIMEOUT, elapsed, timeout_s=timeout_s,
                           action=action, reason=reason)
 
-    def complete(self, elapsed, downtime_ms):
-        """Report a migration that moved the guest."""
-        return self._send('info', COMPLETE, elapsed,
-                          downtime_ms=downtime_ms)
+    def complete(self, elapsed, downtime_ms, evidence=None):
+        """Report a migration that moved the guest.
 
-    def abort(self, elapsed, status, reason):
+        :param downtime_ms: the last max downtime set.
+        :param evidence: ``sla_evidence.completed()``; a breach is also
+            sent as its own ``sla_breach`` notification.
+        """
+        payload = self._send('info', COMPLETE, elapsed,
+                             downtime_ms=downtime_ms, sla=evidence or {})
+        if evidence and evidence.get('breach'):
+            self._send('warn', SLA_BREACH, elapsed, sla=evidence)
+        return payload
+
+    def abort(self, elapsed, status, reason, saved=None):
         """Report a migration that left the guest on the source."""
         return self._send('warn', ABORT, elapsed, migration_status=status,
-                          reason=reason)
+                          reason=reason, saved=saved or {})

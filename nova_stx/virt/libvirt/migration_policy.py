@@ -20,12 +20,18 @@ here reads ``CONF`` or talks to libvirt; :meth:`Settings.from_conf` is the
 one place that reads options.
 
 Values that break a key's rule are never used raw: an integer timeout out
-of range is clamped to it, anything else invalid is ignored, and each such
-decision is a warning in :attr:`MigrationPlan.warnings` naming the key, the
-value and the rule.
+of range is clamped to it, an integer max downtime above QEMU's ceiling is
+lowered to it (whatever the source, options included), anything else
+invalid is ignored, and each such decision is a warning in
+:attr:`MigrationPlan.warnings` naming the key, the value and the rule.
+
+Whether nova-stx steers a migration at all is :attr:`MigrationPlan.
+supervised`: with the ``nova`` controller (the default) a migration no key
+applies to runs under Nova's own monitor, untouched.
 """
 
 import dataclasses
+import math
 import typing as ty
 
 from nova_stx import keys
@@ -34,11 +40,22 @@ from nova_stx.virt.libvirt import downtime_ramp
 ABORT = 'abort'
 FORCE_COMPLETE = 'force_complete'
 
+#: ``[nova_stx] live_migration_controller`` values.
+NOVA = 'nova'
+STARLINGX = 'starlingx'
+SLA = 'sla'
+CONTROLLERS = (NOVA, STARLINGX, SLA)
+
 #: Sources a tenant controls; the operator's ``tenant_*`` bounds apply.
 TENANT_SOURCES = (keys.Source.IMAGE, keys.Source.INSTANCE)
 
 _TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT
 _DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
+#: QEMU's ceiling for ``downtime-limit``, ms (the registry's maximum).
+QEMU_MAX_DOWNTIME_MS = _DOWNTIME.maximum
+#: Plan sources that are a key set on the flavor, image or instance.
+_KEY_SOURCES = tuple(str(s) for s in (keys.Source.FLAVOR, keys.Source.IMAGE,
+                                      keys.Source.INSTANCE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +80,8 @@ class Settings:
     timeout_action: ty.Optional[str] = None
     #: ``[nova_stx] live_migration_downtime_ramp``.
     ramp: str = downtime_ramp.STARLINGX
+    #: ``[nova_stx] live_migration_controller``.
+    controller: str = NOVA
     #: ``[nova_stx] tenant_live_migration_timeout_min``, s.
     tenant_timeout_min: int = 120
     #: ``[nova_stx] tenant_live_migration_timeout_max``, s.
@@ -92,6 +111,7 @@ class Settings:
             timeout_s=stx.live_migration_timeout,
             timeout_action=stx.live_migration_timeout_action,
             ramp=stx.live_migration_downtime_ramp,
+            controller=stx.live_migration_controller,
             tenant_timeout_min=stx.tenant_live_migration_timeout_min,
             tenant_timeout_max=stx.tenant_live_migration_timeout_max,
             tenant_timeout_allow_disable=(
@@ -119,12 +139,35 @@ class MigrationPlan:
     post_copy: bool = False
     #: The ramp that produced :attr:`steps`.
     ramp: str = downtime_ramp.STARLINGX
+    #: The controller that steers the migration, see :data:`CONTROLLERS`.
+    controller: str = NOVA
     #: ``{field: source}`` for max_downtime_ms, timeout_s, auto_converge
     #: and tunnelled; sources are ``flavor``, ``image``, ``instance``,
     #: ``config`` (nova-stx or Nova option) or ``host`` (host flags).
     sources: ty.Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Ignored or adjusted values, each naming key, value and rule.
     warnings: tuple[str, ...] = ()
+
+    @property
+    def limits_keyed(self):
+        """Whether a key set the max downtime or the timeout."""
+        return any(self.sources.get(field) in _KEY_SOURCES
+                   for field in ('max_downtime_ms', 'timeout_s'))
+
+    @property
+    def flags_keyed(self):
+        """Whether a key set auto-converge or tunnelling."""
+        return any(self.sources.get(field) in _KEY_SOURCES
+                   for field in ('auto_converge', 'tunnelled'))
+
+    @property
+    def supervised(self):
+        """Whether nova-stx steers the migration's downtime and timeout.
+
+        False only for the ``nova`` controller with no key for the limits:
+        Nova's own monitor then runs exactly as without nova-stx.
+        """
+        return self.controller != NOVA or self.limits_keyed
 
     def downtime_at(self, elapsed):
         """Return the downtime allowed after ``elapsed`` seconds.
@@ -154,6 +197,8 @@ class MigrationPlan:
             'auto_converge': self.auto_converge,
             'tunnelled': self.tunnelled,
             'ramp': self.ramp,
+            'controller': self.controller,
+            'supervised': self.supervised,
             'steps': [list(step) for step in self.steps],
             'sources': dict(self.sources),
             'warnings': list(self.warnings),
@@ -177,6 +222,19 @@ def _warning(exc, outcome):
     return f'{exc} {outcome}'
 
 
+def _above(digits, bound):
+    """Whether ``integer_digits``' magnitude ``digits`` is above ``bound``.
+
+    Text digits are compared by length first: never int() an over-long
+    text.
+    """
+    if isinstance(digits, int):
+        return digits > bound
+    if len(digits) != len(str(bound)):
+        return len(digits) > len(str(bound))
+    return int(digits) > bound
+
+
 def _timeout_value(raw, source, settings, warnings):
     """Return one source's timeout made safe, or None to ignore it."""
     name = _TIMEOUT.name_in(source)
@@ -193,11 +251,9 @@ def _timeout_value(raw, source, settings, warnings):
         if split is None or split[0] or not split[1]:
             warnings.append(_warning(exc, 'Ignored.'))
             return None
-        # NOTE(nova-stx): a number longer than the maximum is above it;
-        # never int() an over-long text.
         value = _TIMEOUT.maximum
-        if len(split[1]) <= len(str(value)):
-            value = min(max(int(split[1]), _TIMEOUT.minimum), value)
+        if not _above(split[1], value):
+            value = max(int(split[1]), _TIMEOUT.minimum)
         warnings.append(_warning(exc, f'Using {value}.'))
     if source not in TENANT_SOURCES:
         return value
@@ -226,8 +282,16 @@ def _downtime_value(raw, source, settings, warnings):
     try:
         value = _DOWNTIME.parse(raw, source)
     except keys.InvalidValue as exc:
-        warnings.append(_warning(exc, 'Ignored.'))
-        return None
+        # NOTE(nova-stx): an integer above QEMU's ceiling asks for the
+        # longest downtime there is; QEMU would refuse it, so it gets the
+        # ceiling. Anything else invalid is ignored.
+        split = keys.integer_digits(raw)
+        if (split is None or split[0] or
+                not _above(split[1], _DOWNTIME.maximum)):
+            warnings.append(_warning(exc, 'Ignored.'))
+            return None
+        value = _DOWNTIME.maximum
+        warnings.append(_warning(exc, f'Using {value}.'))
     limit = settings.tenant_downtime_max
     if source in TENANT_SOURCES and limit is not None and value > limit:
         warnings.append(
@@ -237,6 +301,25 @@ def _downtime_value(raw, source, settings, warnings):
             f"'{keys.shown(raw)}'. Using {limit}.")
         return limit
     return value
+
+
+def _config_downtime(settings, warnings):
+    """Return ``[libvirt] live_migration_downtime`` within QEMU's ceiling."""
+    value = settings.downtime_ms
+    if value > QEMU_MAX_DOWNTIME_MS:
+        warnings.append(
+            f'[libvirt] live_migration_downtime must be less than or equal '
+            f"to QEMU's maximum downtime of {QEMU_MAX_DOWNTIME_MS} ms; got "
+            f"'{value}'. Using {QEMU_MAX_DOWNTIME_MS}.")
+        return QEMU_MAX_DOWNTIME_MS
+    return value
+
+
+def _check_gib(gib):
+    if (isinstance(gib, bool) or not isinstance(gib, (int, float)) or
+            not math.isfinite(gib) or gib < 0):
+        raise ValueError(f'the guest data size must be a finite number of '
+                         f'GiB of at least 0, got {gib!r}')
 
 
 def _collect(key, sources, clean, settings, warnings):
@@ -271,7 +354,10 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
     :param gib: guest data size in GiB, see :func:`data_gb`.
     :param settings: a :class:`Settings`.
     :returns: a :class:`MigrationPlan`.
+    :raises ValueError: when ``gib`` is not a finite number >= 0, or the
+        settings cannot make a ramp (e.g. fewer than one step).
     """
+    _check_gib(gib)
     sources = {keys.Source.FLAVOR: flavor_specs or {},
                keys.Source.IMAGE: image_props or {},
                keys.Source.INSTANCE: instance_meta or {}}
@@ -287,7 +373,8 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
 
     downtimes = _collect(_DOWNTIME, sources, _downtime_value, settings,
                          warnings)
-    downtime = keys.resolve(_DOWNTIME, downtimes, settings.downtime_ms)
+    downtime = keys.resolve(_DOWNTIME, downtimes,
+                            _config_downtime(settings, warnings))
 
     auto_converge, auto_converge_source = _flag(
         keys.LIVE_MIGRATION_AUTO_CONVERGE, sources, warnings)
@@ -308,6 +395,7 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
         tunnelled=tunnelled,
         post_copy=settings.permit_post_copy,
         ramp=settings.ramp,
+        controller=settings.controller,
         sources={'max_downtime_ms': str(downtime.source),
                  'timeout_s': str(timeout.source),
                  'auto_converge': auto_converge_source,

@@ -94,7 +94,14 @@ class FlavorExtraSpecsTest(base.StxServersTestBase):
         flavor_id = self._create_flavor()
         self._assert_rejected(
             flavor_id, DOWNTIME, '99',
-            f"{DOWNTIME} must be greater than or equal to 100; got '99'")
+            f"{DOWNTIME} must be in the range 100 to 2000000; got '99'")
+
+    def test_downtime_above_qemu_maximum_rejected(self):
+        flavor_id = self._create_flavor()
+        self._assert_rejected(
+            flavor_id, DOWNTIME, '1' + '0' * 23,
+            f"{DOWNTIME} must be in the range 100 to 2000000; got "
+            f"'1{'0' * 23}'")
 
     def test_booleans_are_strict(self):
         flavor_id = self._create_flavor()

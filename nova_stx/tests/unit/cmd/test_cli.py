@@ -17,6 +17,7 @@ import json
 import os
 
 import fixtures
+from nova import conf as nova_conf
 from oslotest import base
 
 from nova_stx.cmd import cli
@@ -49,6 +50,10 @@ class CliTestCase(base.BaseTestCase):
         return code, json.loads(out) if out.strip() else None, err
 
     def run_cli(self, *argv):
+        # NOTE(nova-stx): 'explain --config-file' parses Nova's global CONF,
+        # as the command does in its own process; undo that here, or later
+        # tests in this worker cannot register Nova's CLI options.
+        self.addCleanup(nova_conf.CONF.reset)
         out, err = io.StringIO(), io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))

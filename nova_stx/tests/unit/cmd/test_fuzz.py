@@ -67,7 +67,8 @@ KEYS = ['hw:wrs:live_migration_timeout', 'hw:wrs:live_migration_max_downtime',
         'hw_wrs_live_migration_timeout', 'hw:cpu_model', 'hw_cpu_model',
         'hw:wrs:live_migration_tunnel', 'hw:cpu_policy', 'hw:numa_nodes',
         'hw:mem_page_size', 'hw_numa_nodes', 'hw:cpu_polcy',
-        'hw:wrs:live_migration_timout', 'sw:wrs:auto_recovery', 'x']
+        'hw:wrs:live_migration_timout', 'sw:wrs:auto_recovery', 'hw:hpet',
+        'hw_time_hpet', 'x']
 
 #: Scalars that broke YAML/JSON readers before: dates, huge numbers,
 #: floats, escapes that make lone surrogates, NUL, aliases.

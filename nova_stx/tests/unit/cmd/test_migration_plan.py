@@ -143,5 +143,6 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
         fields = dict(migration_plan.fields(plan))
         self.assertEqual((0, 'flavor'), (fields['timeout_s'],
                                          fields['timeout_source']))
-        self.assertEqual('after 0 s: 500 ms',
+        # No timeout to scale by: Nova's 75 s per GiB between steps.
+        self.assertEqual('after 3000 s: 500 ms',
                          fields['steps'].human_readable().splitlines()[-1])

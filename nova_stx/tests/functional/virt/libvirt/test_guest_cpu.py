@@ -145,7 +145,9 @@ class GuestCpuTestBase(libvirt_base.LibvirtMigrationMixin,
 
     def domains(self, hostname):
         conn = self.computes[hostname].driver._host.get_connection()
-        return conn.listAllDomains()
+        return conn.listAllDomains(
+            fakelibvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE |
+            fakelibvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
 
     def vcpu_model(self, server):
         instance = objects.Instance.get_by_uuid(

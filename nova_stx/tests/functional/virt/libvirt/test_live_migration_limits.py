@@ -83,7 +83,7 @@ class LiveMigrationLimitsTest(libvirt_base.LibvirtMigrationMixin,
                 f'nova.tests.fixtures.libvirt.Domain.{name}', stub))
         self.src = self.computes[self.start_compute('src')]
         self.dest = self.computes[self.start_compute('dest')]
-        self.src.driver.migration_clock = _PollClock()
+        self.src.driver._migration_clock = _PollClock()
 
     def _setup_compute_service(self):
         alias.register()

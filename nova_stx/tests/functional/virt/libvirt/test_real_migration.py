@@ -201,18 +201,21 @@ class RealMigrationPolicyTest(RealLibvirtTestCase):
     """The policy's limits, as a real QEMU migration experiences them."""
 
     def test_max_downtime_instance_metadata_reaches_libvirt(self):
-        # NOTE(nova-stx): the flavor disables the timeout, which puts
-        # every ramp point at 0 s (StarlingX), so the per-instance maximum
-        # is what libvirt must report from the first poll on.
+        # NOTE(nova-stx): the flavor disables the timeout, so the ramp is
+        # spaced by Nova's delay: 3 s/GiB x 2 GiB, three steps, on a clock
+        # 10 times faster than wall time; the per-instance maximum must
+        # reach libvirt after 1.8 s.
         name = self.start_guest(CONVERGING_DIRTY_MIB)
         key = keys.LIVE_MIGRATION_MAX_DOWNTIME
         plan = self.make_plan(
             flavor={keys.LIVE_MIGRATION_TIMEOUT.flavor: '0'},
-            instance={key.instance: '800'})
+            instance={key.instance: '800'}, downtime_steps=3,
+            downtime_delay_s=3)
         self.assertEqual((800, 'instance'), (
             plan.max_downtime_ms, plan.sources['max_downtime_ms']))
+        self.assertEqual((18, 800), plan.steps[-1])
 
-        outcome = self.migrate(name, plan)
+        outcome = self.migrate(name, plan, clock=accelerated_clock(10))
 
         self.assert_read_back_matches_plan(outcome, plan)
         self.assertIn(800, [ms for _, ms in outcome.downtimes_read])

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A scripted virDomain and clock for the live-migration unit tests.
+"""Scripted and simulated virDomains and a clock for the unit tests.
 
 Nova's Guest runs unchanged over :class:`Domain`; the libvirt module seen
 by Nova's guest module is replaced by :data:`LIBVIRT`, so these tests need
@@ -20,6 +20,9 @@ neither libvirt-python nor Nova's test fixtures.
 import types
 
 import fixtures
+
+from nova_stx.virt.libvirt import decisions
+from nova_stx.virt.libvirt import precopy_sim
 
 
 class LibvirtError(Exception):
@@ -40,7 +43,7 @@ LIBVIRT = types.SimpleNamespace(
     libvirtError=LibvirtError,
     VIR_DOMAIN_JOB_NONE=0, VIR_DOMAIN_JOB_UNBOUNDED=2,
     VIR_DOMAIN_JOB_COMPLETED=3, VIR_DOMAIN_JOB_FAILED=4,
-    VIR_DOMAIN_JOB_CANCELLED=5,
+    VIR_DOMAIN_JOB_CANCELLED=5, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED=21,
     VIR_ERR_NO_SUPPORT=3, VIR_ERR_NO_DOMAIN=42, VIR_ERR_OPERATION_INVALID=55,
     VIR_ERR_INTERNAL_ERROR=1,
     VIR_MIGRATE_LIVE=1, VIR_MIGRATE_TUNNELLED=4,
@@ -112,6 +115,57 @@ class Domain:
 
     def migrateToURI3(self, uri, params, flags):
         self._record('migrateToURI3', uri, params, flags)
+
+    def name(self):
+        return 'instance-00000001'
+
+
+class SimulatedDomain:
+    """A virDomain whose migration job is a simulated QEMU pre-copy job.
+
+    The job (``precopy_sim.Job``) runs on ``clock`` from ``start``; the
+    steering calls reach it as libvirt's would reach QEMU.
+    """
+
+    def __init__(self, workload, clock, start):
+        self.job = precopy_sim.Job(workload,
+                                   precopy_sim.QEMU_DEFAULT_DOWNTIME_MS)
+        self.clock = clock
+        self.start = start
+        self.calls = []
+
+    def _now(self):
+        return self.clock() - self.start
+
+    def jobStats(self, flags=0):
+        now = self._now()
+        self.job.advance(now)
+        if self.job.done is None:
+            return self.job.stats(now)
+        if self.job.done[0] == precopy_sim.ABORTED:
+            return {'type': LIBVIRT.VIR_DOMAIN_JOB_CANCELLED}
+        return {'type': LIBVIRT.VIR_DOMAIN_JOB_COMPLETED}
+
+    def _decide(self, name, action, **kwargs):
+        self.calls.append((self._now(), name) + tuple(kwargs.values()))
+        self.job.apply(decisions.Decision(action, 'libvirt', name,
+                                          **kwargs))
+
+    def migrateSetMaxDowntime(self, ms, flags=0):
+        self._decide('migrateSetMaxDowntime', decisions.SET_DOWNTIME,
+                     downtime_ms=ms)
+
+    def abortJob(self):
+        self._decide('abortJob', decisions.ABORT)
+
+    def migrateStartPostCopy(self, flags=0):
+        self._decide('migrateStartPostCopy', decisions.POST_COPY)
+
+    def suspend(self):
+        self._decide('suspend', decisions.FORCE_COMPLETE)
+
+    def UUIDString(self):
+        return 'c0ffee00-0000-0000-0000-000000000001'
 
     def name(self):
         return 'instance-00000001'

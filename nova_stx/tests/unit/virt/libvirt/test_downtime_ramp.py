@@ -44,3 +44,27 @@ class RampFunctionsTest(base.BaseTestCase):
         self.assertEqual(downtime_ramp.starlingx_steps(400, 180, 10),
                          downtime_ramp.steps('starlingx', 400, 180, 10, 30,
                                              3))
+
+
+class RampArithmeticTest(base.BaseTestCase):
+    """Ramps end exactly at the maximum at any magnitude (issue 10, 7)."""
+
+    def test_linear_ends_exactly_at_103(self):
+        # Floating point used to end this ramp at 102 ms.
+        self.assertEqual((50, 103), downtime_ramp.linear_steps(103, 10, 5)[-1])
+
+    def test_no_step_above_a_huge_maximum(self):
+        for max_ms in (2 ** 53 + 1, 10 ** 30 + 7, 10 ** 400 + 3):
+            for ramp in downtime_ramp.RAMPS:
+                values = [ms for _, ms in downtime_ramp.steps(
+                    ramp, max_ms, 180, 10, 75, 2.0)]
+                self.assertEqual(max_ms, values[-1], ramp)
+                self.assertTrue(all(v <= max_ms for v in values), ramp)
+                self.assertEqual(sorted(values), values, ramp)
+
+    def test_bad_input_is_a_clear_error(self):
+        for args in ((-1, 10, 5), (100, 0, 5), (100, 10, -5),
+                     (100.5, 10, 5), (100, 10, float('inf'))):
+            exc = self.assertRaises(ValueError, downtime_ramp.linear_steps,
+                                    *args)
+            self.assertIn('ramp', str(exc))

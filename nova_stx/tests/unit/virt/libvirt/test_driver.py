@@ -34,8 +34,10 @@ from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 
 from nova_stx import keys
+from nova_stx.tests.unit.virt.libvirt import fakes
 from nova_stx.virt.libvirt import driver
 from nova_stx.virt.libvirt import migration_events
+from nova_stx.virt.libvirt import precopy_sim
 
 TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT
 DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
@@ -72,7 +74,7 @@ class MonitorTest(test.NoDBTestCase):
         self.context = nova_context.get_admin_context()
         self.drvr = driver.LibvirtDriver(fake.FakeVirtAPI(), False)
         self.clock = FakeTime()
-        self.drvr.migration_clock = self.clock.monotonic
+        self.drvr._migration_clock = self.clock.monotonic
         self.useFixture(fixtures.MockPatchObject(libvirt_driver, 'time',
                                                  self.clock))
         self.stub_out('nova.objects.Migration.save', lambda *a: None)
@@ -119,6 +121,10 @@ class MonitorTest(test.NoDBTestCase):
         dom.jobStats = job_stats
         dom.abortJob = abort
         dom.migrateSetMaxDowntime = self.downtimes.append
+        self._run_monitor(instance, dom)
+
+    def _run_monitor(self, instance, dom):
+        """Run Nova's monitor of ``instance`` over the domain ``dom``."""
         migration = objects.Migration(context=self.context, id=1,
                                       status='running')
         migrate_data = objects.LibvirtLiveMigrateData(
@@ -158,7 +164,8 @@ class MonitorTest(test.NoDBTestCase):
         self._monitor(instance, polls_until_done=400)
         self.assertEqual([], self.aborts)
         self.post.assert_called_once()
-        self.assertEqual([500], self.downtimes)
+        # No timeout to scale the ramp by: Nova's 150 s between steps.
+        self.assertEqual([50 + 45 * i for i in range(11)], self.downtimes)
         _, complete = self._events()[-1]
         self.assertEqual((instance.uuid, 500), (
             complete['instance_uuid'], complete['downtime_ms']))
@@ -186,18 +193,24 @@ class MonitorTest(test.NoDBTestCase):
         self.post.assert_called_once()
 
     def test_monitor_junk_values_are_warnings_not_failures(self):
+        # Ignored keys set nothing: Nova's own monitor runs, warned about.
         instance = self._instance({TIMEOUT.flavor: 'soon'},
                                   {DOWNTIME.image: 'short'})
         self.clock.step = 5
         self._monitor(instance, polls_until_done=50)
-        start = self._events()[0][1]
-        self.assertEqual(2, len(start['warnings']))
-        self.assertEqual(1600, start['timeout_s'])
+        self.assertEqual([], self._events())
+        log = self.stdlog.logger.output
+        self.assertIn(f"{TIMEOUT.flavor} must be an integer; got 'soon'. "
+                      f"Ignored.", log)
+        self.assertIn(f"{DOWNTIME.image} must be an integer; got 'short'. "
+                      f"Ignored.", log)
+        # Nova's ramp: 150 s per step for 2 GiB, over 250 s.
+        self.assertEqual([50, 95], self.downtimes)
         self.post.assert_called_once()
 
     def test_monitor_falls_back_to_nova_when_plan_fails(self):
         instance = self._instance({TIMEOUT.flavor: '180'})
-        with mock.patch.object(self.drvr, 'migration_plan',
+        with mock.patch.object(self.drvr, '_migration_plan',
                                side_effect=RuntimeError('bug')):
             self.clock.step = 50
             self._monitor(instance)
@@ -215,6 +228,55 @@ class MonitorTest(test.NoDBTestCase):
                          (abort['migration_status'], abort['reason']))
         self.post.assert_not_called()
         self.assertEqual({}, self.drvr._supervised)
+
+    def _monitor_simulated(self, instance, workload):
+        """Run Nova's monitor over a simulated QEMU pre-copy job."""
+        dom = fakes.SimulatedDomain(workload, self.clock.monotonic,
+                                    self.clock.now)
+        self._run_monitor(instance, dom)
+        return dom
+
+    def test_monitor_sla_ends_a_hopeless_migration_early(self):
+        # Nova's loop polls a 2 GiB guest that rewrites 1 GiB faster than
+        # the 10 GbE link: the floor needs ~0.8 s, above the 300 ms SLA.
+        self.flags(live_migration_controller='sla', group='nova_stx')
+        instance = self._instance({TIMEOUT.flavor: '800',
+                                   DOWNTIME.flavor: '300'})
+        dom = self._monitor_simulated(instance, precopy_sim.Workload(
+            2 * precopy_sim.GIB, precopy_sim.GIB, 2.5e9, 1.25e9, seed=5))
+        aborts = [c for c in dom.calls if c[1] == 'abortJob']
+        self.assertEqual(1, len(aborts))
+        self.assertLess(aborts[0][0], 60)
+        self.assertEqual({'migration_status': 'cancelled'},
+                         self.recover.call_args.kwargs)
+        self.post.assert_not_called()
+        events = dict(self._events())
+        decision = events[migration_events.DECISION]
+        self.assertEqual(('abort', 'hopeless'),
+                         (decision['action'], decision['cause']))
+        self.assertGreater(decision['numbers']['best_pause_ms'], 300)
+        abort = events[migration_events.ABORT]
+        self.assertIn('Stalled', abort['reason'])
+        self.assertGreater(abort['saved']['time_saved_s'], 700)
+        self.assertTrue(all(c[2] <= 300 for c in dom.calls
+                            if c[1] == 'migrateSetMaxDowntime'))
+
+    def test_monitor_sla_jumps_once_and_completes(self):
+        self.flags(live_migration_controller='sla', group='nova_stx')
+        instance = self._instance({DOWNTIME.flavor: '800'})
+        dom = self._monitor_simulated(instance, precopy_sim.Workload(
+            2 * precopy_sim.GIB, int(0.45e9), 2.5e9, 1.25e9, seed=3))
+        self.post.assert_called_once()
+        downtimes = [c[2] for c in dom.calls
+                     if c[1] == 'migrateSetMaxDowntime']
+        # The first poll's value, then one jump to what the sync needs.
+        self.assertEqual(2, len(downtimes), dom.calls)
+        self.assertTrue(300 < downtimes[-1] <= 800, downtimes)
+        self.assertEqual([], [c for c in dom.calls if c[1] == 'abortJob'])
+        change = [p for t, p in self._events()
+                  if t == migration_events.DOWNTIME_CHANGE][-1]
+        self.assertEqual('converging', change['cause'])
+        self.assertIn('pending_bytes', change['numbers'])
 
     def test_data_gb_neutral_only_while_supervised(self):
         instance = self._instance()
@@ -313,6 +375,12 @@ class NovaSeamsTest(test.NoDBTestCase):
         'live_migration_force_complete': ['self', 'instance'],
         '__init__': ['self', 'virtapi', 'read_only'],
     }
+    #: Nova methods the extension calls (not overrides).
+    CALLED = {
+        '_get_migration_flags': ['self', 'is_block_migration'],
+        '_is_post_copy_enabled': ['self', 'migration_flags'],
+        '_get_vpmems': ['self', 'instance', 'prefix'],
+    }
     GUEST_METHODS = {
         'get_job_info': ['self'],
         'migrate_configure_max_downtime': ['self', 'mstime'],
@@ -333,6 +401,12 @@ class NovaSeamsTest(test.NoDBTestCase):
 
     def test_driver_seams_unchanged(self):
         self._check(libvirt_driver.LibvirtDriver, self.SEAMS)
+        self._check(libvirt_driver.LibvirtDriver, self.CALLED)
+
+    def test_guest_keeps_its_domain(self):
+        # SupervisedGuest reads the raw jobStats() through guest._domain.
+        dom = object()
+        self.assertIs(dom, libvirt_guest.Guest(dom)._domain)
 
     def test_guest_methods_unchanged(self):
         self._check(libvirt_guest.Guest, self.GUEST_METHODS)

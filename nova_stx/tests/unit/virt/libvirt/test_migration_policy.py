@@ -131,8 +131,8 @@ class DowntimePrecedenceTest(base.BaseTestCase):
         result = _plan(image={IMAGE_DOWNTIME: '10'})
         self.assertEqual(400, result.max_downtime_ms)
         self.assertEqual(
-            ["hw_wrs_live_migration_max_downtime must be greater than or "
-             "equal to 100; got '10'. Ignored."], list(result.warnings))
+            ["hw_wrs_live_migration_max_downtime must be in the range 100 "
+             "to 2000000; got '10'. Ignored."], list(result.warnings))
 
     def test_downtime_image_only(self):
         self.assertEqual(200, _plan(image={IMAGE_DOWNTIME: '200'})
@@ -307,10 +307,22 @@ class RampTest(base.BaseTestCase):
                          {}, {}, 2.0, mp.Settings())
         self.assertEqual(STARLINGX_180_500, result.steps)
 
-    def test_starlingx_ramp_timeout_zero_applies_max_at_once(self):
+    def test_starlingx_ramp_timeout_zero_follows_nova_delay(self):
+        # NOTE(nova-stx): StarlingX divided the 0 timeout and applied the
+        # maximum at once; without a timeout to scale by, nova-stx spaces
+        # the steps by [libvirt] live_migration_downtime_delay per GiB.
         result = _plan({FLAVOR_TIMEOUT: '0'})
-        self.assertEqual({0}, {s for s, _ in result.steps})
-        self.assertEqual(400, result.downtime_at(0.5))
+        self.assertEqual([150 * i for i in range(11)],
+                         [s for s, _ in result.steps])
+        self.assertEqual(40, result.downtime_at(0.5))
+        self.assertEqual(400, result.downtime_at(1501))
+
+    def test_starlingx_ramp_delay_bounds_the_spacing(self):
+        settings = mp.Settings(downtime_delay_s=3, downtime_ms=500)
+        result = mp.plan({FLAVOR_TIMEOUT: '600'}, {}, {}, 2.0, settings)
+        # 2/3 of 600 s over 10 steps is 40 s; 3 s/GiB x 2 GiB is shorter.
+        self.assertEqual((6, 95), result.steps[1])
+        self.assertEqual((60, 500), result.steps[-1])
 
     def test_exponential_ramp_seed_table(self):
         settings = mp.Settings(downtime_ms=400, downtime_steps=10,
@@ -412,3 +424,81 @@ class SettingsFromConfTest(base.BaseTestCase):
             settings.downtime_ms, settings.completion_timeout_per_gib,
             settings.timeout_s, settings.ramp, settings.tenant_downtime_max,
             settings.timeout_action, settings.nova_timeout_action))
+
+
+class QemuBoundsTest(base.BaseTestCase):
+    """Every downtime the plan holds is one QEMU accepts (issue 10, 2)."""
+
+    def test_image_downtime_far_above_qemu_is_clamped_with_warning(self):
+        result = _plan(image={IMAGE_DOWNTIME: '1' + '0' * 23})
+        self.assertEqual((mp.QEMU_MAX_DOWNTIME_MS, 'image'), (
+            result.max_downtime_ms, result.sources['max_downtime_ms']))
+        self.assertEqual(mp.QEMU_MAX_DOWNTIME_MS, result.steps[-1][1])
+        self.assertEqual(
+            [f"{IMAGE_DOWNTIME} must be in the range 100 to 2000000; got "
+             f"'1{'0' * 23}'. Using 2000000."], list(result.warnings))
+
+    def test_downtime_beyond_int_conversion_limit_is_clamped(self):
+        result = _plan(instance={INSTANCE_DOWNTIME: '9' * 5000})
+        self.assertEqual(mp.QEMU_MAX_DOWNTIME_MS, result.max_downtime_ms)
+        self.assertIn(INSTANCE_DOWNTIME, result.warnings[0])
+
+    def test_downtime_of_309_digits_makes_a_ramp(self):
+        for ramp in downtime_ramp.RAMPS:
+            settings = mp.Settings(ramp=ramp)
+            result = mp.plan({FLAVOR_DOWNTIME: '7' * 309}, {}, {}, 2.0,
+                             settings)
+            self.assertEqual(mp.QEMU_MAX_DOWNTIME_MS, result.steps[-1][1])
+
+    def test_tenant_bound_applies_after_the_qemu_clamp(self):
+        settings = dataclasses.replace(STX_TEST_SETTINGS,
+                                       tenant_downtime_max=300)
+        result = _plan(image={IMAGE_DOWNTIME: '9' * 30}, settings=settings)
+        self.assertEqual(300, result.max_downtime_ms)
+
+    def test_config_downtime_above_qemu_is_clamped_with_warning(self):
+        settings = mp.Settings(downtime_ms=10 ** 10)
+        result = mp.plan({}, {}, {}, 2.0, settings)
+        self.assertEqual(mp.QEMU_MAX_DOWNTIME_MS, result.max_downtime_ms)
+        self.assertIn('[libvirt] live_migration_downtime',
+                      result.warnings[0])
+
+    def test_timeout_beyond_int_conversion_limit_is_clamped(self):
+        result = _plan({FLAVOR_TIMEOUT: '9' * 5000})
+        self.assertEqual(800, result.timeout_s)
+        result = _plan({FLAVOR_TIMEOUT: '0' * 5000})
+        self.assertEqual(0, result.timeout_s)
+
+    def test_bad_data_size_is_a_clear_error(self):
+        for gib in (float('inf'), float('nan'), -1.0, '2'):
+            exc = self.assertRaises(ValueError, _plan, gib=gib)
+            self.assertIn('guest data size', str(exc))
+
+
+class SupervisionTest(base.BaseTestCase):
+    """Which migrations nova-stx steers (``MigrationPlan.supervised``)."""
+
+    def test_no_key_and_nova_controller_is_not_supervised(self):
+        result = mp.plan({}, {}, {}, 2.0, mp.Settings())
+        self.assertFalse(result.supervised)
+        self.assertFalse(result.limits_keyed)
+
+    def test_ignored_key_is_not_supervised(self):
+        result = _plan(image={IMAGE_DOWNTIME: 'short'})
+        self.assertFalse(result.supervised)
+        self.assertEqual(1, len(result.warnings))
+
+    def test_limit_key_is_supervised(self):
+        for specs in ({FLAVOR_TIMEOUT: '300'}, {FLAVOR_DOWNTIME: '300'}):
+            self.assertTrue(_plan(specs).supervised, specs)
+
+    def test_flag_key_alone_is_not_supervised(self):
+        result = _plan({FLAVOR_AC: 'true'})
+        self.assertFalse(result.supervised)
+        self.assertTrue(result.flags_keyed)
+
+    def test_opt_in_controller_supervises_without_keys(self):
+        settings = mp.Settings(controller=mp.STARLINGX)
+        result = mp.plan({}, {}, {}, 2.0, settings)
+        self.assertTrue(result.supervised)
+        self.assertEqual('starlingx', result.to_dict()['controller'])

@@ -21,6 +21,9 @@ from oslotest import base
 
 from nova_stx import keys
 from nova_stx.tests.unit.virt.libvirt import fakes
+from nova_stx.virt.libvirt import decisions
+from nova_stx.virt.libvirt import job_completed
+from nova_stx.virt.libvirt import job_stats
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy as mp
 from nova_stx.virt.libvirt import supervised_guest as sg
@@ -50,7 +53,8 @@ def _plan(timeout='180', downtime='500', **settings):
                    mp.Settings(**settings))
 
 
-class SupervisedGuestTest(base.BaseTestCase):
+class _Harness:
+    """A scripted domain, a fake clock and a recording notifier."""
 
     def setUp(self):
         super().setUp()
@@ -72,6 +76,9 @@ class SupervisedGuestTest(base.BaseTestCase):
             supervised.get_job_info()
             self.clock.advance(interval)
 
+
+class SupervisedGuestTest(_Harness, base.BaseTestCase):
+
     def test_ramp_starlingx_180_500_reaches_libvirt(self):
         supervised = self._supervise(_plan())
         self._poll(supervised, 150)
@@ -90,11 +97,12 @@ class SupervisedGuestTest(base.BaseTestCase):
         self.assertEqual('abort', supervised.timeout_action_taken)
         self.assertGreater(supervised.elapsed, 180)
 
-    def test_timeout_zero_never_fires_and_max_applies_at_once(self):
+    def test_timeout_zero_never_fires_and_ramp_follows_nova_delay(self):
         supervised = self._supervise(_plan(timeout='0'))
         self._poll(supervised, 2000, interval=10)
-        self.assertEqual([(500,)],
+        self.assertEqual([(50 + 45 * i,) for i in range(11)],
                          self.domain.calls_to('migrateSetMaxDowntime'))
+        self.assertEqual((1510, 500), supervised.downtimes[-1])
         self.assertEqual([], self.domain.calls_to('abortJob'))
 
     def test_nothing_happens_while_job_not_running(self):
@@ -225,3 +233,96 @@ class SupervisedGuestTest(base.BaseTestCase):
                       logs.output)
         self.assertIn('Increasing downtime to 500 ms after 120 sec',
                       logs.output)
+
+
+class SlaEvidenceTest(_Harness, base.BaseTestCase):
+    """What the completion and abort notifications say against the SLA."""
+
+    def test_real_downtime_within_max(self):
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 5)
+        supervised.completed(job_stats.Completion(
+            downtime_ms=72, time_elapsed_ms=4800, data_processed=47000000,
+            iterations=4))
+        _, event_type, payload = self.notifier.sent[-1]
+        self.assertEqual(migration_events.COMPLETE, event_type)
+        self.assertEqual((72, 500, False, 4, 47000000), (
+            payload['sla']['downtime_ms'], payload['sla']['max_downtime_ms'],
+            payload['sla']['breach'], payload['sla']['passes'],
+            payload['sla']['data_bytes']))
+
+    def test_breach_is_a_warning_and_its_own_notification(self):
+        logs = self.useFixture(fixtures.FakeLogger(
+            name=sg.__name__, level=logging.INFO))
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 5)
+        supervised.completed(job_stats.Completion(downtime_ms=650))
+        priority, event_type, payload = self.notifier.sent[-1]
+        self.assertEqual(('WARN', migration_events.SLA_BREACH),
+                         (priority, event_type))
+        self.assertEqual(650, payload['sla']['downtime_ms'])
+        self.assertIn('real downtime 650 ms, max downtime 500 ms (BREACH)',
+                      logs.output)
+
+    def test_no_completed_stats_no_verdict(self):
+        supervised = self._supervise(_plan())
+        supervised.completed()
+        payload = self.notifier.sent[-1][2]
+        self.assertIsNone(payload['sla']['breach'])
+
+    def test_early_abort_reports_what_it_saved(self):
+        decision = decisions.Decision(
+            decisions.ABORT, decisions.HOPELESS, 'Stalled: test.',
+            numbers={'time_saved_s': 700.0, 'bytes_saved': 875000000000})
+
+        class Ends:
+            initial_downtime_ms = None
+            ended = False
+
+            def observe(self, sample):
+                if sample.elapsed_s > 10 and not self.ended:
+                    self.ended = True
+                    return (decision,)
+                return ()
+
+        supervised = self._supervise(_plan(), controller=Ends())
+        self._poll(supervised, 12)
+        self.assertEqual([()], self.domain.calls_to('abortJob'))
+        supervised.aborted('cancelled')
+        types = self.notifier.types()
+        self.assertIn(migration_events.DECISION, types)
+        abort = self.notifier.sent[-1][2]
+        self.assertEqual(('Stalled: test.', 700.0), (
+            abort['reason'], abort['saved']['time_saved_s']))
+
+
+class JobCompletedWatchTest(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.guest.libvirt', fakes.LIBVIRT))
+
+    def test_event_gives_the_completion(self):
+        registered = {}
+
+        class Conn:
+            def domainEventRegisterAny(self, dom, event, callback, opaque):
+                registered['callback'] = callback
+                return 7
+
+            def domainEventDeregisterAny(self, ident):
+                registered['gone'] = ident
+
+        watch = job_completed.JobCompletedWatch(Conn(), object())
+        registered['callback'](None, None, {'downtime': 45,
+                                            'time_elapsed': 900}, None)
+        self.assertEqual(45, watch.completion(timeout=0).downtime_ms)
+        watch.close()
+        watch.close()
+        self.assertEqual(7, registered['gone'])
+
+    def test_no_event_support_gives_none(self):
+        watch = job_completed.JobCompletedWatch(object(), object())
+        self.assertIsNone(watch.completion(timeout=0))
+        watch.close()
