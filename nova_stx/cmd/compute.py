@@ -34,4 +34,7 @@ def main():
     nova_compute = importlib.import_module('nova.cmd.compute')
     alias = importlib.import_module('nova_stx.virt.libvirt.alias')
     alias.register()
+    # NOTE(nova-stx): [nova_stx] exact_numa_fit, once Nova parsed nova.conf.
+    importlib.import_module('nova_stx.exact_numa').configure_after_parse(
+        nova_compute.config)
     return nova_compute.main()

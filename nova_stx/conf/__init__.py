@@ -24,6 +24,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_stx.conf import live_migration
+from nova_stx.conf import numa
 from nova_stx.conf import scheduler
 from nova_stx import nova_version
 
@@ -34,6 +35,7 @@ CONF = cfg.CONF
 #: Option modules, one per topic (one per line, to keep merges easy).
 _MODULES = (
     live_migration,
+    numa,
     scheduler,
 )
 

@@ -20,6 +20,8 @@ they want in ``enabled_filters``.
 
 from stevedore import extension
 
+from nova_stx import exact_numa
+
 #: The stevedore namespace our filters are published in.
 NAMESPACE = 'nova_stx.scheduler.filters'
 
@@ -28,7 +30,14 @@ def all_filters():
     """Return the filter classes published in :data:`NAMESPACE`.
 
     :returns: a list of ``BaseHostFilter`` subclasses, by name.
+    :raises exact_numa.NovaChanged: ``[nova_stx] exact_numa_fit`` is set
+        and Nova's code changed.
     """
+    # NOTE(nova-stx): nova-scheduler calls this once, as it starts, after
+    # parsing its configuration: the place to make its NUMA accounting
+    # exact when the operator asked for it (and to refuse to start if
+    # that cannot be done safely).
+    exact_numa.configure()
     manager = extension.ExtensionManager(
         NAMESPACE, invoke_on_load=False, on_load_failure_callback=_failed)
     return sorted((ext.plugin for ext in manager),

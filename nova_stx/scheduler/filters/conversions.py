@@ -19,18 +19,32 @@ however many filters ask.
 
 import threading
 
+from nova_stx import conf as stx_conf
 from nova_stx.scheduler.numa import from_nova
+from nova_stx.scheduler.numa import host_cache
 from nova_stx.scheduler import request_fields
 
 _local = threading.local()
 _HOST_ATTR = '_nova_stx_numa'
+_caches = []
+
+
+def cache():
+    """The process's :class:`host_cache.HostCache` (made on first use)."""
+    if not _caches:
+        stx_conf.register_opts(stx_conf.CONF)
+        _caches.append(host_cache.HostCache(
+            stx_conf.CONF.nova_stx.numa_host_cache_size))
+    return _caches[0]
 
 
 def host_topology(host_state):
     """Return ``host_state.numa_topology`` as a :class:`model.Host`.
 
     The result is kept on the HostState with the object it came from;
-    Nova replaces that object whenever the host's usage changes.
+    Nova replaces that object whenever the host's usage changes. Across
+    requests (new HostStates) :func:`cache` reuses the conversion while
+    the compute node reports the same values.
 
     :returns: the Host, or None when the host reports no topology.
     :raises model.MalformedHostTopology: the data cannot be read.
@@ -39,7 +53,7 @@ def host_topology(host_state):
     cached = getattr(host_state, _HOST_ATTR, None)
     if cached is not None and cached[0] is topology:
         return cached[1]
-    host = from_nova.host_from_nova(topology)
+    host = cache().host(getattr(host_state, 'uuid', None), topology)
     setattr(host_state, _HOST_ATTR, (topology, host))
     return host
 

@@ -18,6 +18,7 @@ never mutates the request, so the RequestSpec is not cloned per host.
 """
 
 import reprlib
+import threading
 
 from nova import objects
 from nova.objects import fields
@@ -30,6 +31,8 @@ from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
 from nova_stx.scheduler.numa import pci as numa_pci
 from nova_stx.scheduler import request_fields
+
+_local = threading.local()
 
 
 def requires_smt(spec_obj):
@@ -105,14 +108,23 @@ def check_candidates(host_state, pci):
 def limits_for(host_state, spec_obj):
     """Build the ``NUMATopologyLimits`` the compute claim will read.
 
+    Hosts with the same ratios share one object within a request (Nova
+    only reads it): building one costs more than the rest of the check.
+
     :raises base.MalformedHostData: an allocation ratio is not a number.
     """
-    limits = objects.NUMATopologyLimits(
-        cpu_allocation_ratio=_ratio(host_state, 'cpu_allocation_ratio'),
-        ram_allocation_ratio=_ratio(host_state, 'ram_allocation_ratio'))
-    network = request_fields.field(spec_obj, 'network_metadata')
+    ratios = (_ratio(host_state, 'cpu_allocation_ratio'),
+              _ratio(host_state, 'ram_allocation_ratio'))
+    network = request_fields.field(spec_obj, 'network_metadata') or None
+    cached = getattr(_local, 'limits', None)
+    if cached is not None and cached[0] is spec_obj and (
+            cached[1] is network and cached[2] == ratios):
+        return cached[3]
+    limits = objects.NUMATopologyLimits(cpu_allocation_ratio=ratios[0],
+                                        ram_allocation_ratio=ratios[1])
     if network:
         limits.network_metadata = network
+    _local.limits = (spec_obj, network, ratios, limits)
     return limits
 
 

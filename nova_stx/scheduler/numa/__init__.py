@@ -12,8 +12,11 @@
 
 """Exact, fast NUMA fitting of a guest topology onto a host topology.
 
-``model`` holds plain data and the converters from Nova's objects,
-``cell_fit`` the per-(host cell, guest cell) rule, ``fit`` the whole-host
-decision (a bipartite matching) and ``precheck`` two cheap necessary
-conditions used by the hugepage and CPU-pinning filters.
+``model`` holds plain data, ``from_nova`` the converters from Nova's
+objects and ``host_cache`` their reuse across requests; ``cell_fit`` the
+per-(host cell, guest cell) rule, ``fit`` the whole-host decision (a
+bipartite matching), ``cell_sets`` and ``pci`` the network and PCI NUMA
+affinity, ``precheck`` two cheap necessary conditions used by the
+hugepage and CPU-pinning filters, and ``nova_fit`` the same fit in the
+shape of Nova's ``numa_fit_instance_to_host``.
 """

@@ -21,13 +21,12 @@ per distinct guest cell: at most H x I checks, usually about I.
 
 Network affinity and PCI NUMA affinity depend only on *which* host cells
 are used. When either is requested and the first matching's set of host
-cells fails it, every other matchable set of I host cells is tried, so the
-answer stays exact.
+cells fails it, :mod:`~nova_stx.scheduler.numa.cell_sets` looks for
+another set, in bounded time.
 """
 
-import itertools
-
 from nova_stx.scheduler.numa import cell_fit
+from nova_stx.scheduler.numa import cell_sets
 from nova_stx.scheduler.numa import model
 
 Verdict = model.Verdict
@@ -183,22 +182,6 @@ def _whole_host_misfit(host, request):
     return None
 
 
-def _network_ok(host, request, ids):
-    """Nova's network NUMA-affinity rule for a set of host cell ids."""
-    chosen = [hc for hc in host.cells if hc.id in ids]
-    if request.physnets:
-        covered = set()
-        for hc in chosen:
-            covered |= hc.physnets
-        missing = request.physnets - covered
-        if any(missing & hc.physnets for hc in host.cells):
-            return False
-    if request.tunneled and not any(hc.tunneled for hc in chosen):
-        if any(hc.tunneled for hc in host.cells):
-            return False
-    return True
-
-
 def _assignment(host, owner, count):
     ids = [None] * count
     for pos, guest in owner.items():
@@ -206,7 +189,7 @@ def _assignment(host, owner, count):
     return tuple(ids)
 
 
-def fit_host(host, request, limits=None, pci=None):
+def fit_host(host, request, limits=None, pci=None, rule=cell_fit.misfit):
     """Decide whether ``request`` fits ``host``, exactly as Nova's rules.
 
     :param host: :class:`model.Host` or None (no host topology)
@@ -215,6 +198,8 @@ def fit_host(host, request, limits=None, pci=None):
     :param pci: None, or a callable taking a tuple of host cell ids and
         returning whether the instance's PCI requests can be met with those
         cells (see :mod:`nova_stx.scheduler.numa.pci`)
+    :param rule: the per-cell rule, ``(hc, gc, limits, reserved) -> misfit
+        or None``
     :returns: :class:`model.Verdict`; malformed host data (overlapping
         sibling sets) gives a verdict with that reason
     """
@@ -225,19 +210,18 @@ def fit_host(host, request, limits=None, pci=None):
     if host is None or not host.cells:
         return Verdict(False, 'host reports no NUMA topology')
     try:
-        return _fit(host, request, limits, pci)
+        return _fit(host, request, limits, pci, rule)
     except model.MalformedHostTopology as exc:
         return Verdict(False, str(exc))
 
 
-def _fit(host, request, limits, pci):
+def _fit(host, request, limits, pci, rule):
     set_rules = request.physnets or request.tunneled or pci
     if len(request.cells) == 1 and not set_rules:
         # NOTE(nova-stx): the common case; the first host cell that fits
         # is the answer.
         gc = request.cells[0]
         reserved = request.reserved_for(0)
-        rule = cell_fit.misfit
         misfits = []
         for hc in host.cells:
             misfit = rule(hc, gc, limits, reserved)
@@ -248,7 +232,7 @@ def _fit(host, request, limits, pci):
     reason = _whole_host_misfit(host, request)
     if reason:
         return Verdict(False, reason)
-    pairs = Pairs(host, request, limits)
+    pairs = Pairs(host, request, limits, rule)
     owner, violator = match(pairs)
     if owner is None:
         return Verdict(False, no_match_reason(pairs, violator))
@@ -258,28 +242,48 @@ def _fit(host, request, limits, pci):
 
 
 def _fit_with_set_rules(pairs, owner, pci):
-    host, request = pairs.host, pairs.request
+    owner, reason = cell_sets.find(pairs, owner, pci)
+    if owner is None:
+        return Verdict(False, reason)
+    return Verdict(True, None, _assignment(pairs.host, owner,
+                                           len(pairs.request.cells)))
+
+
+def first_assignment(host, request, limits=None, host_cell_ids=None,
+                     rule=cell_fit.misfit):
+    """The assignment Nova's search would find first, if its cache worked.
+
+    Nova tries host cells in order for guest cell 0, then 1, ...; the first
+    ordered choice in which every pair fits is the lexicographically first
+    assignment over ``host.cells`` in their order. We build it guest cell
+    by guest cell, keeping a host cell only when the remaining guest cells
+    can still be matched (polynomial: at most H x I matchings).
+
+    :param host: :class:`model.Host`, cells in the order to prefer
+    :param request: :class:`model.Request`
+    :param limits: :class:`model.Limits` or None
+    :param host_cell_ids: use only these host cells (default all)
+    :param rule: the per-cell rule
+    :returns: host cell id per guest cell index, or None
+    """
+    pairs = Pairs(host, request, limits, rule)
     count = len(request.cells)
-
-    def set_ok(positions):
-        ids = frozenset(host.cells[pos].id for pos in positions)
-        if not _network_ok(host, request, ids):
-            return False
-        return pci is None or pci(tuple(sorted(ids)))
-
-    first = tuple(sorted(owner))
-    if set_ok(first):
-        return Verdict(True, None, _assignment(host, owner, count))
-    usable = [pos for pos in range(len(host.cells))
-              if any(pairs.fits(g, pos) for g in range(count))]
-    for positions in itertools.combinations(usable, count):
-        if positions == first:
-            continue
-        owner, _ = match(pairs, positions)
-        if owner is not None and set_ok(positions):
-            return Verdict(True, None, _assignment(host, owner, count))
-    what = ' and '.join(
-        w for w, on in (('network', request.physnets or request.tunneled),
-                        ('PCI', pci)) if on)
-    return Verdict(False, 'no usable set of host cells meets the %s NUMA '
-                   'affinity' % what)
+    positions = [pos for pos, hc in enumerate(host.cells)
+                 if host_cell_ids is None or hc.id in host_cell_ids]
+    rows = [sum(1 << pos for pos in positions if pairs.fits(guest, pos))
+            for guest in range(count)]
+    taken = 0
+    chosen = []
+    for guest in range(count):
+        for pos in positions:
+            bit = 1 << pos
+            if taken & bit or not rows[guest] & bit:
+                continue
+            rest = [row & ~(taken | bit) for row in rows[guest + 1:]]
+            if cell_sets.kuhn(rest, range(len(rest)), {}):
+                taken |= bit
+                chosen.append(host.cells[pos].id)
+                break
+        else:
+            return None
+    return tuple(chosen)

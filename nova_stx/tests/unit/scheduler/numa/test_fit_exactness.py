@@ -156,13 +156,12 @@ def _extra_specs(rng, nodes):
     return vcpus, sum(mems), specs
 
 
-@st.composite
-def cases(draw):
-    n_hosts = draw(st.one_of(st.integers(1, 4), st.integers(1, 8),
-                             st.integers(1, 16)))
-    nodes = draw(st.one_of(st.integers(1, 2), st.integers(1, 4),
-                           st.integers(1, min(8, n_hosts))))
-    rng = random.Random(draw(st.integers(0, 2 ** 32)))
+def make_case(seed, n_hosts, nodes):
+    """A random host, request and limits, or None for an invalid request.
+
+    :returns: ``(NUMATopology, InstanceNUMATopology, NUMATopologyLimits)``
+    """
+    rng = random.Random(seed)
     networks = rng.random() < 0.25
     host = _host_cells(rng, n_hosts, networks)
     vcpus, memory, specs = _extra_specs(rng, nodes)
@@ -170,8 +169,9 @@ def cases(draw):
         request = no.constraints(vcpus, memory, specs)
     except (exception.Invalid, exception.InvalidRequest,
             exception.NovaException):
-        hypothesis.assume(False)
-    hypothesis.assume(request is not None)
+        return None
+    if request is None:
+        return None
     nova_limits = no.limits(rng.choice([1.0, 2.0, 4.0, 16.0]),
                             rng.choice([1.0, 1.5]))
     if networks:
@@ -179,6 +179,17 @@ def cases(draw):
             physnets={p for p in _PHYSNETS if rng.random() < 0.3},
             tunneled=rng.random() < 0.3)
     return host, request, nova_limits
+
+
+@st.composite
+def cases(draw):
+    n_hosts = draw(st.one_of(st.integers(1, 4), st.integers(1, 8),
+                             st.integers(1, 16)))
+    nodes = draw(st.one_of(st.integers(1, 2), st.integers(1, 4),
+                           st.integers(1, min(8, n_hosts))))
+    case = make_case(draw(st.integers(0, 2 ** 32)), n_hosts, nodes)
+    hypothesis.assume(case is not None)
+    return case
 
 
 def _network(nova_limits):
