@@ -189,6 +189,7 @@ SUBCOMMANDS = {
     'validate': ['--flavor-property', 'hw:wrs:live_migration_timeout=180'],
     'explain': [],
     'migration-plan': [],
+    'migration-simulate': ['--ram', '4GiB', '--link', '10GbE'],
     'keys': [],
     'metadefs': [],
 }

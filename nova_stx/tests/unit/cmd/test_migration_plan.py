@@ -33,6 +33,7 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
                           'live_migration_downtime_steps = 10\n'
                           'live_migration_downtime_delay = 30\n'
                           '[nova_stx]\n'
+                          'live_migration_controller = starlingx\n'
                           'live_migration_downtime_ramp = exponential\n')
         code, data, _ = self.run_json('--ram-mb', '3072', '--config-file',
                                       conf)

@@ -21,8 +21,8 @@ from nova_stx.virt.libvirt import migration_policy as mp
 DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME.flavor
 TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT.flavor
 FIELDS = {'controller', 'supervised', 'max_downtime_ms', 'timeout_s',
-          'outcome', 'time_s', 'downtime_ms', 'data_gib', 'passes',
-          'ended_by', 'reason'}
+          'outcome', 'time_s', 'downtime_ms', 'downtime_limit_ms',
+          'data_gib', 'passes', 'ended_by', 'reason'}
 
 
 class DescribeTest(base.BaseTestCase):

@@ -1,0 +1,98 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The simulated guest's options, shared by ``migration-simulate`` and
+``migration-plan``, and their bounds.
+
+The bounds keep one forecast within about two seconds per controller
+(measured over random inputs within them): every number has a range and
+the RAM must cross the link within :data:`MAX_FIRST_COPY_S`, since the
+simulator polls its controllers through the first copy.
+"""
+
+from cliff import columns
+
+from nova_stx.cmd import cli
+from nova_stx.cmd import inputs
+from nova_stx.cmd import units
+from nova_stx.virt.libvirt import migration_forecast
+
+MIB = 1 << 20
+TIB = 1 << 40
+RAM = units.Size(MIB, 16 * TIB)
+WORKING_SET = units.Size(4096, 16 * TIB)
+#: Above any host's memory bandwidth.
+DIRTY_RATE = units.Rate(1, 1e12, zero=True)
+LINK = units.Link(1e6 / 8, 1e12 / 8)
+#: Longest first copy of the RAM over the link nova-stx simulates, s.
+MAX_FIRST_COPY_S = 24 * 3600
+SEED = inputs.whole_number(0, 2 ** 32 - 1)
+#: The options that describe the guest and its link.
+OPTIONS = ('dirty_rate', 'link', 'working_set')
+
+
+class OptionalColumn(columns.FormattableColumn):
+    """A value that may be missing: ``-`` in a table, null in JSON."""
+
+    def human_readable(self):
+        return '-' if self._value is None else str(self._value)
+
+    def machine_readable(self):
+        return self._value
+
+
+def add_options(parser, required=True):
+    """Add ``--dirty-rate``, ``--link``, ``--working-set`` and ``--seed``.
+    """
+    parser.add_argument(
+        '--dirty-rate', type=DIRTY_RATE, metavar='RATE',
+        help='How fast the guest writes to distinct pages, e.g. 1GB/s, '
+             '200MiB/s (default 0B/s: idle).')
+    parser.add_argument(
+        '--link', type=LINK, required=required, metavar='SPEED',
+        help='Line rate of the migration link, e.g. 10GbE, 25Gbit/s, '
+             f'1GB/s; {migration_forecast.LINK_EFFICIENCY:.0%} of it '
+             f'carries the migration.')
+    parser.add_argument(
+        '--working-set', type=WORKING_SET, metavar='SIZE',
+        help='The part of the RAM the guest keeps writing to, e.g. 8GiB '
+             f'(default {migration_forecast.HOT_SHARE:.0%} of the RAM).')
+    parser.add_argument(
+        '--seed', type=SEED, default=0,
+        help='Seed of the simulated bandwidth noise (default 0): the same '
+             'inputs and seed print the same forecast.')
+
+
+def from_args(args, ram_bytes, ram_option):
+    """Return forecast()'s ``(ram_mb, dirty_mib_s, link_gbit, hot_mib)``.
+
+    :param args: parsed options of :func:`add_options`.
+    :param ram_bytes: the guest's RAM, bytes.
+    :param ram_option: the option that gave the RAM, for errors.
+    :raises cli.UsageError: a working set above the RAM, or a first copy
+        of the RAM longer than :data:`MAX_FIRST_COPY_S`.
+    """
+    hot = args.working_set
+    if hot is not None and hot > ram_bytes:
+        raise cli.UsageError(
+            f'--working-set {units.size_text(hot)} must be at most the RAM '
+            f'({ram_option} {units.size_text(ram_bytes)})')
+    first_copy_s = ram_bytes / (args.link *
+                                migration_forecast.LINK_EFFICIENCY)
+    if first_copy_s > MAX_FIRST_COPY_S:
+        raise cli.UsageError(
+            f'{ram_option} {units.size_text(ram_bytes)} over --link '
+            f'{units.link_text(args.link)} takes {first_copy_s / 3600:.0f} h'
+            f' for the first copy alone; the simulation takes RAM that '
+            f'crosses the link within {MAX_FIRST_COPY_S // 3600} h')
+    return (ram_bytes / MIB, (args.dirty_rate or 0.0) / MIB,
+            args.link * 8 / 1e9, None if hot is None else hot / MIB)
