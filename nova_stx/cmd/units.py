@@ -15,11 +15,12 @@
 A value always carries its unit: ``64GiB``, ``512MiB``, ``1GB/s``,
 ``200MiB/s``, ``10Gbit/s``, ``10GbE``. ``B`` is a byte and ``b`` or
 ``bit`` a bit, ``Ki``/``Mi``/``Gi``/``Ti`` powers of 1024 and ``k``/``M``/
-``G``/``T`` powers of 1000. Case does not matter but for ``B`` and
-``b``: ``gbit/s`` and ``gb/s`` are ``Gbit/s``, ``gib`` is refused naming
-``GiB``. ``NGbE`` is an Ethernet link of N Gbit/s line rate.
-Each type refuses values outside its bounds; the message names the
-value and the rule (argparse adds the option).
+``G``/``T`` powers of 1000. Other case is taken where it cannot mean
+another unit and keeps ``B`` and ``b`` (``gbit/s``, ``GIB``); else it
+is refused naming the units meant (``gb/s``: ``Gb/s`` or ``GB/s``).
+``NGbE`` is an Ethernet link of N Gbit/s line rate. Each type refuses
+values outside its bounds; the message names the value and the rule
+(argparse adds the option).
 """
 
 import argparse
@@ -38,7 +39,7 @@ RATES.update({f'{p}Bps': f for p, f in _BYTE_PREFIXES.items()
 RATES.update({f'{p}{b}': f / 8 for p, f in _BIT_PREFIXES.items()
               for b in ('bit/s', 'b/s', 'bps')})
 _NUMBER = re.compile(r'\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([-+]?\d{1,3}))?\s*'
-                     r'(\S*)\s*$')
+                     r'(\S*)\s*$', re.ASCII)
 
 
 def _fold(unit):
@@ -52,26 +53,26 @@ def _unit(text, units, example):
         return units[text]
     if not text:
         raise ValueError(f'needs a unit, e.g. {example}')
-    factors = {f for u, f in units.items() if _fold(u) == _fold(text)}
-    if len(factors) == 1:
-        return factors.pop()
     close = [u for u in units if u.lower() == text.lower()]
+    factors = {units[u] for u in close}
+    if len(factors) == 1 and _fold(close[0]) == _fold(text):
+        return factors.pop()
     if close:
-        raise ValueError(f"has an unknown unit '{text}' (B is a byte, b a "
-                         f"bit): did you mean {' or '.join(close)}?")
+        raise ValueError(f"has the unit '{text}' in the wrong case (B is a "
+                         f"byte, b a bit): did you mean "
+                         f"{' or '.join(close)}?")
     raise ValueError(f"has an unknown unit '{text}'; use one of "
                      f"{', '.join(units)}")
 
 
 def _scaled(text, units, example):
-    """Return ``(value in base units, unit text)`` of ``text``."""
+    """Return ``text`` in base units (bytes, bytes/s)."""
     match = _NUMBER.match(text) if len(text) <= 40 else None
     if match is None:
         raise ValueError(f'is not a number and unit like {example}')
     number = float(match.group(1) + (
         'e' + match.group(2) if match.group(2) else ''))
-    factor = _unit(match.group(3), units, example)
-    return number * factor, match.group(3)
+    return number * _unit(match.group(3), units, example)
 
 
 def _human(value, units):
@@ -101,7 +102,7 @@ class _Quantity:
                 f'{_human(self.maximum, shown)}')
 
     def convert(self, text):
-        return _scaled(text, self.units, self.example)[0]
+        return _scaled(text, self.units, self.example)
 
     def __call__(self, text):
         try:
@@ -138,7 +139,7 @@ class Link(Rate):
         if text.strip().lower().endswith('gbe'):
             # NOTE(nova-stx): NGbE is N Gbit/s of line rate.
             return _scaled(text.strip()[:-3] + 'Gbit/s', RATES,
-                           self.example)[0]
+                           self.example)
         try:
             return super().convert(text)
         except ValueError as exc:

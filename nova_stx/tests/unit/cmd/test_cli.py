@@ -229,6 +229,7 @@ class ConventionTest(CliTestCase):
 
     def test_bad_option_is_one_line(self):
         for argv in (['migration-plan', '--ram-mb', 'inf'],
+                     ['migration-simulate', '--ram', '64', '--link', '1GbE'],
                      ['explain', '--vcpus', 'x'],
                      ['validate', '--format', 'xml']):
             code, _out, err = self.run_cli(*argv)
@@ -238,8 +239,10 @@ class ConventionTest(CliTestCase):
 
     def test_typos_caught_by_every_property_subcommand(self):
         typo = 'hw:wrs:live_migration_timout=300'
-        for name in ('validate', 'explain', 'migration-plan'):
-            code, out, err = self.run_cli(name, '--flavor-property', typo)
+        for name in ('validate', 'explain', 'migration-plan',
+                     'migration-simulate'):
+            code, out, err = self.run_cli(name, *SUBCOMMANDS[name],
+                                          '--flavor-property', typo)
             self.assertIn(code, (1, 2), name)
             self.assertIn('did you mean hw:wrs:live_migration_timeout?',
                           out + err, name)
