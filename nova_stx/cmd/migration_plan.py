@@ -203,8 +203,8 @@ class MigrationPlan(cli.ShowOne):
             ram_mb, dirty, link, settings=settings,
             flavor=props[keys.Source.FLAVOR], image=props[keys.Source.IMAGE],
             instance=props[keys.Source.INSTANCE], hot_mib=hot,
-            seed=args.seed, names=(settings.controller,),
-            disk_gb=args.disk_gb)[0]
+            seed=args.seed, horizon_s=workload.HORIZON_S,
+            names=(settings.controller,), disk_gb=args.disk_gb)[0]
 
     def take_action(self, args):
         props = cli.properties_from_args(args)

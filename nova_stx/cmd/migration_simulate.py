@@ -72,7 +72,7 @@ class MigrationSimulate(cli.Lister):
     """Simulate a live migration under each controller.
 
     The predicted outcome (completed, post_copy, paused, aborted, or
-    running: nothing ended it in 30 days), time to it, guest pause,
+    running: nothing ended it within 48 h), time to it, guest pause,
     passes and data sent, from a seeded simulator of QEMU 7.2 pre-copy
     run by each controller's own decision code, within the limits the
     properties and nova.conf give. configured marks [nova_stx]
@@ -123,7 +123,7 @@ class MigrationSimulate(cli.Lister):
             ram_mb, dirty, link, settings=settings,
             flavor=props[keys.Source.FLAVOR], image=props[keys.Source.IMAGE],
             instance=props[keys.Source.INSTANCE], hot_mib=hot,
-            seed=args.seed, names=chosen)
+            seed=args.seed, horizon_s=workload.HORIZON_S, names=chosen)
         for row in rows:
             row['configured'] = row['controller'] == settings.controller
         return COLUMNS, [row_values(row) for row in rows]

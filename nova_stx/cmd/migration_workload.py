@@ -13,10 +13,11 @@
 """The simulated guest's options, shared by ``migration-simulate`` and
 ``migration-plan``, and their bounds.
 
-The bounds keep one forecast within about two seconds per controller
-(measured over random inputs within them): every number has a range and
-the RAM must cross the link within :data:`MAX_FIRST_COPY_S`, since the
-simulator polls its controllers through the first copy.
+The bounds keep the work bounded: the simulator polls the ``sla``
+controller every 0.5 s of simulated time (about 20 us a poll), so a
+forecast is cut at :data:`HORIZON_S` (reported ``running``), the RAM
+must cross the link within :data:`MAX_FIRST_COPY_S`, and every number
+has a range.
 """
 
 from cliff import columns
@@ -34,7 +35,9 @@ WORKING_SET = units.Size(4096, 16 * TIB)
 DIRTY_RATE = units.Rate(1, 1e12, zero=True)
 LINK = units.Link(1e6 / 8, 1e12 / 8)
 #: Longest first copy of the RAM over the link nova-stx simulates, s.
-MAX_FIRST_COPY_S = 24 * 3600
+MAX_FIRST_COPY_S = 12 * 3600
+#: Simulated time after which a migration nothing ended is ``running``.
+HORIZON_S = 48 * 3600
 SEED = inputs.whole_number(0, 2 ** 32 - 1)
 #: The options that describe the guest and its link.
 OPTIONS = ('dirty_rate', 'link', 'working_set')
@@ -78,9 +81,14 @@ def from_args(args, ram_bytes, ram_option):
     :param args: parsed options of :func:`add_options`.
     :param ram_bytes: the guest's RAM, bytes.
     :param ram_option: the option that gave the RAM, for errors.
-    :raises cli.UsageError: a working set above the RAM, or a first copy
-        of the RAM longer than :data:`MAX_FIRST_COPY_S`.
+    :raises cli.UsageError: a RAM above :data:`RAM`'s bound, a working
+        set above the RAM, or a first copy of the RAM longer than
+        :data:`MAX_FIRST_COPY_S`.
     """
+    if ram_bytes > RAM.maximum:
+        raise cli.UsageError(
+            f'{ram_option} {units.size_text(ram_bytes)}: the simulation '
+            f'takes RAM up to {units.size_text(RAM.maximum)}')
     hot = args.working_set
     if hot is not None and hot > ram_bytes:
         raise cli.UsageError(

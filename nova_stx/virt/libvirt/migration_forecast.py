@@ -36,6 +36,8 @@ MIB = 1 << 20
 HOT_SHARE = 0.25
 #: Share of the line rate a migration stream achieves.
 LINK_EFFICIENCY = 0.94
+#: Simulated time after which a migration is reported running: 30 days.
+HORIZON_S = 30 * 24 * 3600.0
 
 _ACTIONS = {
     migration_policy.NOVA: "Nova's own monitor: its ramp over "
@@ -151,7 +153,8 @@ def _row(name, plan, result, initial_ms):
 
 def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
              image=None, instance=None, hot_mib=None, jitter=0.03, seed=0,
-             names=migration_policy.CONTROLLERS, disk_gb=()):
+             names=migration_policy.CONTROLLERS, disk_gb=(),
+             horizon_s=HORIZON_S):
     """Simulate the migration under each controller.
 
     :param ram_mb: guest RAM, MiB.
@@ -165,14 +168,16 @@ def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
     :param names: the controllers to run.
     :param disk_gb: sizes of block-migrated disks, GiB: they scale Nova's
         per-GiB options; only the RAM copy is simulated.
+    :param horizon_s: simulated seconds after which a migration nothing
+        ended is reported ``running``.
     :returns: one dict per controller: ``{'controller', 'supervised',
         'max_downtime_ms', 'timeout_s', 'outcome', 'time_s',
         'downtime_ms', 'downtime_limit_ms', 'data_gib', 'passes',
         'ended_by', 'reason'}``; ``outcome`` is ``completed``,
         ``post_copy``, ``paused``, ``aborted`` or ``running`` (nothing
-        ended it in 30 days); ``downtime_limit_ms`` is the max downtime
-        QEMU had at the end; ``reason`` is the ending decision's, else
-        the last decision's.
+        ended it within ``horizon_s``); ``downtime_limit_ms`` is the max
+        downtime QEMU had at the end; ``reason`` is the ending decision's,
+        else the last decision's.
     :raises ValueError: for a size, rate or speed that is not a finite
         number above 0 (a dirty rate may be 0).
     """
@@ -197,7 +202,8 @@ def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
             post_copy=plan.post_copy, seed=seed)
         controller = _controller(plan)
         initial = controller.initial_downtime_ms
-        rows.append(_row(name, plan, precopy_sim.run(work, controller),
+        result = precopy_sim.run(work, controller, horizon_s=horizon_s)
+        rows.append(_row(name, plan, result,
                          precopy_sim.QEMU_DEFAULT_DOWNTIME_MS
                          if initial is None else initial))
     return rows

@@ -212,9 +212,12 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
                  'error: --working-set 4 GiB must be at most the RAM '
                  '(--ram-mb 2 GiB)'),
                 (('--ram-mb', '1073741824', '--link', '1GbE'),
-                 'error: --ram-mb 1024 TiB over --link 1 Gbit/s takes '
-                 '2662 h for the first copy alone; the simulation takes RAM '
-                 'that crosses the link within 24 h')):
+                 'error: --ram-mb 1024 TiB: the simulation takes RAM up to '
+                 '16 TiB'),
+                (('--ram-mb', '8388608', '--link', '1GbE'),
+                 'error: --ram-mb 8 TiB over --link 1 Gbit/s takes 21 h '
+                 'for the first copy alone; the simulation takes RAM that '
+                 'crosses the link within 12 h')):
             code, out, err = self.run_cli(*argv)
             self.assertEqual((2, ''), (code, out), argv)
             self.assertIn(text, err)

@@ -190,7 +190,7 @@ class MigrationSimulateCommandTest(test_cli.CliTestCase):
                 ({'--ram': '16TiB', '--link': '1Mbit/s'},
                  'error: --ram 16 TiB over --link 1 Mbit/s takes 41589 h '
                  'for the first copy alone; the simulation takes RAM that '
-                 'crosses the link within 24 h'),
+                 'crosses the link within 12 h'),
                 ({'--working-set': '3GiB'}, 'error: --working-set 3 GiB '
                  'must be at most the RAM (--ram 2 GiB)'),
                 ({'--max-downtime': '50'}, "error: --max-downtime must be "
