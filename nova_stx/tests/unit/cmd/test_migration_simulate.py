@@ -83,6 +83,16 @@ class MigrationSimulateCommandTest(test_cli.CliTestCase):
         self.assertIn('above the max downtime of 100 ms',
                       rows['sla']['reason'])
 
+    def test_nothing_ends_it_within_the_horizon(self):
+        rows = self.rows('--ram', '4GiB', '--dirty-rate', '2GB/s', '--link',
+                         '10GbE', '--working-set', '2GiB', '--timeout', '0',
+                         '--max-downtime', '100')
+        self.assertEqual(('running', 48 * 3600, None, None), (
+            rows['starlingx']['outcome'], rows['starlingx']['time_s'],
+            rows['starlingx']['downtime_ms'], rows['starlingx']['ended_by']))
+        self.assertEqual(('aborted', 'hopeless'), (
+            rows['sla']['outcome'], rows['sla']['ended_by']))
+
     def test_every_format(self):
         code, table, _ = self.run_cli(*EXAMPLE)
         self.assertEqual(0, code)
