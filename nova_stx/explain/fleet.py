@@ -44,7 +44,7 @@ import yaml
 SMALL_PAGE_KB = 4
 #: Highest CPU id a fleet may name (bounds the work a CPU range makes).
 MAX_CPU_ID = 65535
-_SIZE = re.compile(r'^([0-9]+)\s*([KMG]?)(i?B)?$', re.IGNORECASE)
+_SIZE = re.compile(r'^([0-9]{1,12})\s*([KMG]?)(i?B)?$', re.IGNORECASE)
 _UNITS = {'': 1, 'K': 1, 'M': 1024, 'G': 1024 * 1024}
 SAMPLE = 'sample_fleet.yaml'
 
@@ -62,9 +62,15 @@ def page_size_kb(value, where):
 
     :raises FleetError: for anything else.
     """
-    match = _SIZE.match(str(value).strip())
+    # NOTE(nova-stx): an int of more than 4,300 digits has no str().
+    text = (str(value) if not isinstance(value, int) or
+            value.bit_length() < 64 else
+            f'<integer of {value.bit_length()} bits>')
+    match = _SIZE.match(text.strip())
     if isinstance(value, bool) or not match or int(match.group(1)) <= 0:
-        raise FleetError(f"{where}: page size '{value}' is not a size such "
+        shown = text if len(text) <= 40 else (
+            f'{text[:20]}... ({len(text)} characters)')
+        raise FleetError(f"{where}: page size '{shown}' is not a size such "
                          f"as 2M, 1G or 2048 (KiB)")
     return int(match.group(1)) * _UNITS[match.group(2).upper()]
 

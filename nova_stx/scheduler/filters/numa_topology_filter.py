@@ -29,6 +29,7 @@ from nova_stx.scheduler.filters import base
 from nova_stx.scheduler.filters import conversions
 from nova_stx.scheduler.numa import from_nova
 from nova_stx.scheduler.numa import fit
+from nova_stx.scheduler.numa import model
 from nova_stx.scheduler.numa import pci as numa_pci
 from nova_stx.scheduler import request_fields
 
@@ -63,8 +64,7 @@ def host_with_policy_check(host_state, spec_obj, requested):
         return None, None
     host = conversions.host_topology(host_state)
     if smt and host and not host.has_threads:
-        return host, ("host has no SMT (hyperthreads) but the 'require' "
-                      "CPU thread policy was requested")
+        return host, model.NO_SMT_FOR_REQUIRE
     return host, None
 
 

@@ -162,9 +162,8 @@ def _whole_host_misfit(host, request):
             len(cells), len(host.cells))
     pinned = [gc for gc in cells if gc.pinned]
     if pinned and len(cells) > 1:
-        if (any(gc.cpu_thread_policy == model.REQUIRE for gc in pinned) and
-                not host.has_threads):
-            return 'host has no SMT siblings (thread policy require)'
+        if host.smt_misfit(pinned):
+            return host.smt_misfit(pinned)
         needs = [gc.pcpus + request.reserved_for(gc.index) for gc in pinned]
         frees = [hc.avail_pcpus for hc in host.cells]
         if sum(needs) > sum(frees):

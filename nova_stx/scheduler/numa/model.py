@@ -35,6 +35,9 @@ PREFER = 'prefer'
 ISOLATE = 'isolate'
 REQUIRE = 'require'
 
+NO_SMT_FOR_REQUIRE = ("host has no SMT (hyperthreads) but the 'require' "
+                      "CPU thread policy was requested")
+
 
 class MalformedHostTopology(ValueError):
     """The host NUMA topology cannot be evaluated."""
@@ -163,6 +166,14 @@ class Host:
     @_lazy
     def has_threads(self):
         return any(c.threads_per_core > 1 for c in self.cells)
+
+    def smt_misfit(self, guest_cells):
+        """Why this host cannot take pinned ``require`` cells, or None."""
+        if self.has_threads or not any(
+                gc.pinned and gc.cpu_thread_policy == REQUIRE
+                for gc in guest_cells):
+            return None
+        return NO_SMT_FOR_REQUIRE
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,9 +87,8 @@ def check_pinning(host, request):
     if request is not None and host is not None and host.cells:
         pinned = [gc for gc in request.cells if gc.pinned]
         if pinned:
-            if (any(gc.cpu_thread_policy == model.REQUIRE for gc in pinned)
-                    and not host.has_threads):
-                return 'host has no SMT siblings (thread policy require)'
+            if host.smt_misfit(pinned):
+                return host.smt_misfit(pinned)
             need = sum(gc.pcpus for gc in pinned)
             if request.cells[0].pinned:
                 need += request.reserved_for(0)

@@ -283,7 +283,8 @@ class Run:
         if out.where == lab_outcome.DESTINATION:
             # The destination keeps the completed job's statistics: the
             # real downtime is the SLA evidence.
-            proxy.completed(job_stats.Completion.from_stats(out.job_stats))
+            proxy.completed(job_stats.Completion.from_stats(
+                out.job_stats, source=job_stats.FROM_JOB_STATS))
             return
         if out.error_code == libvirt.VIR_ERR_OPERATION_ABORTED:
             status = 'cancelled'

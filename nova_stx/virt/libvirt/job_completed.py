@@ -14,9 +14,13 @@
 
 The source libvirtd sends ``VIR_DOMAIN_EVENT_ID_JOB_COMPLETED`` with the
 real downtime, the job time and the data sent; the domain is gone from the
-source soon after, so the event is the one place to read them. Events are
-dispatched by the libvirt event loop Nova's ``Host`` runs; without one
-(or with a driver that has no such event) the watch simply has nothing.
+source soon after, so the event is the best place to read them. Events are
+dispatched by the libvirt event loop Nova's ``Host`` runs. On real hosts
+the event sometimes does not come (no event loop, a driver without the
+event, a lost callback); then the watch reads the completed-job statistics
+of the source domain, ``jobStats(VIR_DOMAIN_JOB_STATS_COMPLETED)``
+(libvirt >= 1.3.3), while the domain is still there. With neither the
+completion has no downtime, which the SLA evidence reports as unknown.
 """
 
 import threading
@@ -38,6 +42,7 @@ class JobCompletedWatch:
 
     def __init__(self, conn, domain):
         self._conn = conn
+        self._domain = domain
         self._done = threading.Event()
         self.stats = None
         self._id = None
@@ -54,13 +59,49 @@ class JobCompletedWatch:
         self._done.set()
 
     def completion(self, timeout=2.0):
-        """Return the ``job_stats.Completion``, or None if none came.
+        """Return the ``job_stats.Completion``, or None if libvirt has none.
+
+        Fields the event lacks (all of them when it did not come within
+        ``timeout``) are read from the source domain's completed-job
+        statistics.
 
         :param timeout: seconds to wait for the event.
         """
-        if self._id is None or not self._done.wait(timeout):
+        event = None
+        if self._id is not None and self._done.wait(timeout):
+            event = self.stats or None
+        if event and 'downtime' in event:
+            return job_stats.Completion.from_stats(
+                event, source=job_stats.FROM_EVENT)
+        completed = self._completed_job_stats()
+        if not event and not completed:
             return None
-        return job_stats.Completion.from_stats(self.stats)
+        merged = dict(completed or {})
+        merged.update(event or {})
+        return job_stats.Completion.from_stats(
+            merged, source=job_stats.FROM_JOB_STATS)
+
+    def _completed_job_stats(self):
+        libvirt = libvirt_guest.libvirt
+        flag = getattr(libvirt, 'VIR_DOMAIN_JOB_STATS_COMPLETED', None)
+        if flag is None:
+            LOG.debug('libvirt has no VIR_DOMAIN_JOB_STATS_COMPLETED; no '
+                      'completed-job statistics for SLA evidence.')
+            return None
+        try:
+            stats = self._domain.jobStats(flag)
+        except (libvirt.libvirtError, AttributeError) as exc:
+            # NOTE(nova-stx): a transient source domain is usually gone
+            # once the migration completed; nothing to read then.
+            LOG.debug('No completed-job statistics for SLA evidence: %s',
+                      exc)
+            return None
+        # NOTE(nova-stx): libvirt returns {'type': VIR_DOMAIN_JOB_NONE}
+        # when it kept nothing about the last job.
+        stats = dict(stats or {})
+        stats.pop('type', None)
+        stats.pop('operation', None)
+        return stats or None
 
     def close(self):
         """Stop listening (idempotent)."""

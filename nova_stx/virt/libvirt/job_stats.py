@@ -25,6 +25,10 @@ import dataclasses
 import math
 import typing as ty
 
+#: Where a ``Completion``'s downtime came from.
+FROM_EVENT = 'JOB_COMPLETED event'
+FROM_JOB_STATS = 'completed-job statistics'
+
 
 def _number(stats, name, default=0):
     value = stats.get(name, default)
@@ -101,10 +105,18 @@ class Completion:
     data_processed: ty.Optional[int] = None
     #: Passes over guest RAM.
     iterations: ty.Optional[int] = None
+    #: Where the downtime came from (:data:`FROM_EVENT`,
+    #: :data:`FROM_JOB_STATS`); None: nowhere.
+    source: ty.Optional[str] = None
 
     @classmethod
-    def from_stats(cls, stats):
-        """Build it from completed-job stats; absent fields stay None."""
+    def from_stats(cls, stats, source=None):
+        """Build it from completed-job stats; absent fields stay None.
+
+        :param stats: the event's or ``jobStats()``'s dict.
+        :param source: where ``stats`` came from; dropped (None) when
+            they have no downtime.
+        """
         def get(name):
             value = _number(stats or {}, name, None)
             return value
@@ -113,7 +125,9 @@ class Completion:
         if processed is None:
             processed = get('memory_processed')
         iterations = get('memory_iteration')
-        return cls(downtime_ms=get('downtime'),
+        downtime = get('downtime')
+        return cls(downtime_ms=downtime,
+                   source=None if downtime is None else source,
                    time_elapsed_ms=get('time_elapsed'),
                    data_processed=(None if processed is None
                                    else int(processed)),

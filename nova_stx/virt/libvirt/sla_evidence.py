@@ -26,13 +26,15 @@ def completed(completion, max_downtime_ms, target_ms, elapsed_s):
     :param max_downtime_ms: the effective max downtime.
     :param target_ms: the last max downtime set on the job, or None.
     :param elapsed_s: seconds the monitor saw the migration run.
-    :returns: ``{'downtime_ms', 'max_downtime_ms', 'target_ms',
-        'elapsed_s', 'data_bytes', 'passes', 'breach'}``; ``breach`` is
-        None when libvirt reported no downtime.
+    :returns: ``{'downtime_ms', 'downtime_source', 'max_downtime_ms',
+        'target_ms', 'elapsed_s', 'job_time_ms', 'data_bytes', 'passes',
+        'breach'}``; ``downtime_ms``, ``downtime_source`` and ``breach``
+        are None when libvirt reported no downtime (unknown, not kept).
     """
     downtime = completion.downtime_ms
     return {
         'downtime_ms': downtime,
+        'downtime_source': completion.source,
         'max_downtime_ms': max_downtime_ms,
         'target_ms': target_ms,
         'elapsed_s': round(elapsed_s, 3),

@@ -60,6 +60,12 @@ class FleetTestCase(base.BaseTestCase):
         self.assertEqual(1048576, fleet.page_size_kb('1GiB', 'x'))
         self.assertEqual(2048, fleet.page_size_kb(2048, 'x'))
 
+    def test_page_size_kb_huge_is_a_fleet_error(self):
+        # Was a bare ValueError from int() past 4,300 digits.
+        for value in ('9' * 5000, 10 ** 5000, '9' * 13 + 'K'):
+            self.assertRaisesRegex(fleet.FleetError, 'is not a size',
+                                   fleet.page_size_kb, value, 'h1')
+
     def _error(self, data):
         return str(self.assertRaises(fleet.FleetError, fleet.host_state,
                                      data))

@@ -35,10 +35,8 @@ These tests need root; they skip, saying so, when not run as root, and
 fail with the reason when root but a prerequisite is missing.
 """
 
-import itertools
 import os
 import time
-import unittest
 import xml.etree.ElementTree as ElementTree
 
 import fixtures
@@ -48,22 +46,18 @@ from nova import exception
 from nova import objects
 from nova.tests.fixtures import conf as nova_conf_fixture
 from oslo_serialization import jsonutils
-from oslotest import base
 import testtools.content
 
 from nova_stx import keys
+from nova_stx.tests.functional.virt.libvirt import lab_base
 from nova_stx.tests.lab import cpu_report
-from nova_stx.tests.lab import executors
 from nova_stx.tests.lab import nova_compute
-from nova_stx.tests.lab import preflight
-from nova_stx.tests.lab import two_hosts
 from nova_stx.tests.lab import watchdog
 from nova_stx.virt.libvirt import guest_cpu
 
 CONF = nova_conf.CONF
 MODEL = keys.CPU_MODEL.flavor
 HPET = keys.HPET_ENABLED.flavor
-MODE_VARIABLE = 'NOVA_STX_LAB_MODE'
 #: Generous: a nested-KVM guest on a busy machine boots slowly.
 REPORT_WAIT_S = 60
 MIGRATE_TIMEOUT_S = 120
@@ -96,50 +90,18 @@ def kvm_unavailable(lab_host):
     return None
 
 
-class RealGuestCpuTest(base.BaseTestCase):
+class RealGuestCpuTest(lab_base.LabTestCase):
     """nova-stx's guest XML on a real libvirtd, read back from the guest."""
 
-    lab = None
-    kernel = None
-    _names = itertools.count()
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if not preflight.is_root():
-            raise unittest.SkipTest(preflight.NOT_ROOT)
-        lab = two_hosts.TwoHostLab(mode=os.environ.get(MODE_VARIABLE,
-                                                       'auto'))
-        lab.setUp()
-        cls.lab = lab
-        try:
-            cls.kernel = cpu_report.build_kernel(lab.root)
-        except Exception:
-            lab.cleanUp()
-            cls.lab = None
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.lab is not None:
-            cls.lab.cleanUp()
-            cls.lab = None
-        super().tearDownClass()
+    build_kernel = staticmethod(cpu_report.build_kernel)
 
     def setUp(self):
         super().setUp()
-        self.useFixture(executors.OwnExecutors())
         self.conf = self.useFixture(nova_conf_fixture.ConfFixture(CONF))
         self.instances = os.path.join(self.lab.root,
                                       f'instances-{next(self._names)}')
         self.useFixture(fixtures.MockPatch('nova.virt.driver.time',
                                            nova_compute.FrozenTime))
-        self.addCleanup(self._remove_guests)
-
-    def _remove_guests(self):
-        for host in self.lab.hosts:
-            if host.alive():
-                host.remove_guests()
 
     def compute(self, lab_host, virt_type='qemu', nova_only=False):
         return nova_compute.LabCompute(self.conf, lab_host, self.instances,

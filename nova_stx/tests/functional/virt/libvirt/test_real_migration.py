@@ -35,24 +35,18 @@ These tests need root; they skip, saying so, when not run as root, and
 fail with the reason when root but a prerequisite is missing.
 """
 
-import itertools
-import os
 import signal
 import time
-import unittest
 
 import fixtures
 import libvirt
-from oslotest import base
 import testtools.content
 
 from nova_stx import keys
-from nova_stx.tests.lab import executors
+from nova_stx.tests.functional.virt.libvirt import lab_base
 from nova_stx.tests.lab import guest
 from nova_stx.tests.lab import migration
 from nova_stx.tests.lab import outcome as lab_outcome
-from nova_stx.tests.lab import preflight
-from nova_stx.tests.lab import two_hosts
 from nova_stx.tests.unit.virt.libvirt import test_supervised_guest
 from nova_stx.virt.libvirt import migration_events
 from nova_stx.virt.libvirt import migration_policy
@@ -71,9 +65,6 @@ FAULT_AFTER_S = 2.0
 #: Seconds to wait for a guest's heartbeat.
 BEAT_WAIT_S = 15
 GIB = 2.0
-#: Environment variable choosing the lab's network: netns, loopback or
-#: auto (the default: netns when possible).
-MODE_VARIABLE = 'NOVA_STX_LAB_MODE'
 
 
 def accelerated_clock(factor):
@@ -88,53 +79,16 @@ def sent(notifier, event_type):
             if kind == event_type]
 
 
-class RealLibvirtTestCase(base.BaseTestCase):
-    """Sets the two-host lab up once for the class."""
+class RealLibvirtTestCase(lab_base.LabTestCase):
+    """Guests running the lab's memory-load kernel."""
 
-    lab = None
-    kernel = None
-    _names = itertools.count()
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if not preflight.is_root():
-            raise unittest.SkipTest(preflight.NOT_ROOT)
-        # NOTE(nova-stx): root but a missing prerequisite is a broken CI
-        # machine, not a reason to skip: TwoHostLab raises with the why.
-        lab = two_hosts.TwoHostLab(mode=os.environ.get(MODE_VARIABLE,
-                                                       'auto'))
-        lab.setUp()
-        cls.lab = lab
-        try:
-            cls.kernel = guest.build_kernel(lab.root)
-        except Exception:
-            lab.cleanUp()
-            cls.lab = None
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.lab is not None:
-            cls.lab.cleanUp()
-            cls.lab = None
-        super().tearDownClass()
+    build_kernel = staticmethod(guest.build_kernel)
 
     def setUp(self):
         super().setUp()
-        self.useFixture(executors.OwnExecutors())
         self.log = self.useFixture(fixtures.FakeLogger(
             level='INFO', format='%(levelname)s %(name)s %(message)s'))
         self.notifier = test_supervised_guest.RecordingNotifier()
-        # NOTE(nova-stx): runs even when the test fails: a peer-to-peer
-        # job outlives its client, so no guest or job may leak into the
-        # next test.
-        self.addCleanup(self._remove_guests)
-
-    def _remove_guests(self):
-        for host in self.lab.hosts:
-            if host.alive():
-                host.remove_guests()
 
     def start_guest(self, dirty_mib):
         name = f'lab-guest-{next(self._names)}'

@@ -68,7 +68,7 @@ class CheckPinningTestCase(base.BaseTestCase):
     def test_check_pinning_require_on_host_without_smt(self):
         host = _host(c.host_cell(threads=1))
         req = c.request(c.guest_cell(pcpus=1, thread=model.REQUIRE))
-        self.assertEqual('host has no SMT siblings (thread policy require)',
+        self.assertEqual(model.NO_SMT_FOR_REQUIRE,
                          precheck.check_pinning(host, req))
 
     def test_check_pinning_total_free_pcpus(self):

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 
 import fixtures
+from nova import objects
 from nova.virt.libvirt import guest as libvirt_guest
 from oslotest import base
 
@@ -152,6 +153,21 @@ class SupervisedGuestTest(_Harness, base.BaseTestCase):
         self._poll(supervised, 300)
         self.assertEqual([], self.domain.calls_to('abortJob'))
 
+    def test_migration_without_status_is_not_post_copy(self):
+        # NOTE(nova-stx): an o.vo Migration with status unset raises
+        # NotImplementedError on access, not AttributeError.
+        objects.register_all()
+        supervised = self._supervise(_plan(), migration=objects.Migration())
+        self._poll(supervised, 190)
+        self.assertEqual([()], self.domain.calls_to('abortJob'))
+
+    def test_migration_object_in_post_copy_stops_actions(self):
+        objects.register_all()
+        migration = objects.Migration(status=sg.POST_COPY_STATUS)
+        supervised = self._supervise(_plan(), migration=migration)
+        self._poll(supervised, 300)
+        self.assertEqual([], self.domain.calls_to('abortJob'))
+
     def test_nova_downtime_values_ignored(self):
         supervised = self._supervise(_plan())
         supervised.migrate_configure_max_downtime(9999)
@@ -270,6 +286,33 @@ class SlaEvidenceTest(_Harness, base.BaseTestCase):
         payload = self.notifier.sent[-1][2]
         self.assertIsNone(payload['sla']['breach'])
 
+    def test_unknown_downtime_is_said_and_is_no_breach(self):
+        logs = self.useFixture(fixtures.FakeLogger(
+            name=sg.__name__, level=logging.INFO))
+        supervised = self._supervise(_plan())
+        self._poll(supervised, 5)
+        supervised.completed(job_stats.Completion(time_elapsed_ms=4800))
+        priority, event_type, payload = self.notifier.sent[-1]
+        self.assertEqual(('INFO', migration_events.COMPLETE),
+                         (priority, event_type))
+        self.assertNotIn(migration_events.SLA_BREACH, self.notifier.types())
+        self.assertEqual((None, None, None), (
+            payload['sla']['downtime_ms'], payload['sla']['breach'],
+            payload['sla']['downtime_source']))
+        self.assertIn('Live migration SLA: real downtime unknown (libvirt '
+                      'reported no completed-job downtime), max downtime '
+                      '500 ms not checked; job 4800 ms', logs.output)
+        self.assertNotIn('BREACH', logs.output)
+
+    def test_downtime_source_is_reported(self):
+        supervised = self._supervise(_plan())
+        supervised.completed(job_stats.Completion.from_stats(
+            {'downtime': 80}, source=job_stats.FROM_JOB_STATS))
+        payload = self.notifier.sent[-1][2]
+        self.assertEqual((80, job_stats.FROM_JOB_STATS, False), (
+            payload['sla']['downtime_ms'], payload['sla']['downtime_source'],
+            payload['sla']['breach']))
+
     def test_early_abort_reports_what_it_saved(self):
         decision = decisions.Decision(
             decisions.ABORT, decisions.HOPELESS, 'Stalled: test.',
@@ -326,3 +369,83 @@ class JobCompletedWatchTest(base.BaseTestCase):
         watch = job_completed.JobCompletedWatch(object(), object())
         self.assertIsNone(watch.completion(timeout=0))
         watch.close()
+
+    def test_no_event_reads_completed_job_stats(self):
+        domain = CompletedDomain({
+            'type': fakes.LIBVIRT.VIR_DOMAIN_JOB_COMPLETED, 'downtime': 61,
+            'time_elapsed': 5200, 'data_processed': 900,
+            'memory_iteration': 5})
+        watch = job_completed.JobCompletedWatch(object(), domain)
+        completion = watch.completion(timeout=0)
+        self.assertEqual([fakes.LIBVIRT.VIR_DOMAIN_JOB_STATS_COMPLETED],
+                         domain.flags)
+        self.assertEqual(
+            job_stats.Completion(downtime_ms=61, time_elapsed_ms=5200,
+                                 data_processed=900, iterations=5,
+                                 source=job_stats.FROM_JOB_STATS),
+            completion)
+
+    def test_event_without_downtime_is_completed_from_job_stats(self):
+        registered = {}
+
+        class Conn:
+            def domainEventRegisterAny(self, dom, event, callback, opaque):
+                registered['callback'] = callback
+                return 7
+
+        domain = CompletedDomain({'downtime': 33, 'time_elapsed': 1})
+        watch = job_completed.JobCompletedWatch(Conn(), domain)
+        registered['callback'](None, None, {'time_elapsed': 900}, None)
+        completion = watch.completion(timeout=0)
+        self.assertEqual((33, 900, job_stats.FROM_JOB_STATS), (
+            completion.downtime_ms, completion.time_elapsed_ms,
+            completion.source))
+
+    def test_event_with_downtime_does_not_read_job_stats(self):
+        registered = {}
+
+        class Conn:
+            def domainEventRegisterAny(self, dom, event, callback, opaque):
+                registered['callback'] = callback
+                return 7
+
+        domain = CompletedDomain({'downtime': 33})
+        watch = job_completed.JobCompletedWatch(Conn(), domain)
+        registered['callback'](None, None, {'downtime': 45}, None)
+        completion = watch.completion(timeout=0)
+        self.assertEqual((45, job_stats.FROM_EVENT),
+                         (completion.downtime_ms, completion.source))
+        self.assertEqual([], domain.flags)
+
+    def test_domain_gone_gives_none(self):
+        domain = CompletedDomain(fakes.LibvirtError('Domain not found', 42))
+        watch = job_completed.JobCompletedWatch(object(), domain)
+        self.assertIsNone(watch.completion(timeout=0))
+
+    def test_nothing_kept_gives_none(self):
+        domain = CompletedDomain({'type': fakes.LIBVIRT.VIR_DOMAIN_JOB_NONE})
+        watch = job_completed.JobCompletedWatch(object(), domain)
+        self.assertIsNone(watch.completion(timeout=0))
+
+    def test_libvirt_without_the_flag_gives_none(self):
+        old = fakes.LIBVIRT.__dict__.copy()
+        self.addCleanup(fakes.LIBVIRT.__dict__.update, old)
+        del fakes.LIBVIRT.VIR_DOMAIN_JOB_STATS_COMPLETED
+        domain = CompletedDomain({'downtime': 33})
+        watch = job_completed.JobCompletedWatch(object(), domain)
+        self.assertIsNone(watch.completion(timeout=0))
+        self.assertEqual([], domain.flags)
+
+
+class CompletedDomain:
+    """A source domain whose completed-job statistics are scripted."""
+
+    def __init__(self, stats):
+        self.stats = stats
+        self.flags = []
+
+    def jobStats(self, flags=0):
+        self.flags.append(flags)
+        if isinstance(self.stats, Exception):
+            raise self.stats
+        return dict(self.stats)
