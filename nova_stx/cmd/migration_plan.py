@@ -86,6 +86,14 @@ def load_settings(config_file=None):
         raise cli.UsageError(f'{config_file}: {cli.one_line(exc)}')
 
 
+def add_config_file_option(parser):
+    """Add ``--config-file``, read by :func:`load_settings`."""
+    parser.add_argument(
+        '--config-file', metavar='PATH',
+        help='A nova.conf for the [libvirt] and [nova_stx] options; '
+             'without it, the defaults.')
+
+
 def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
                disk_gb=(), settings=None):
     """Return the plan the driver would make, as the migration runs it.
@@ -181,10 +189,7 @@ class MigrationPlan(cli.ShowOne):
             default=[],
             help='Size in GiB of a local disk copied by a block migration '
                  '(repeatable).')
-        parser.add_argument(
-            '--config-file', metavar='PATH',
-            help='A nova.conf for the [libvirt] and [nova_stx] options; '
-                 'without it, the defaults.')
+        add_config_file_option(parser)
         workload.add_options(parser, required=False)
         return parser
 
@@ -197,14 +202,9 @@ class MigrationPlan(cli.ShowOne):
                     f"--{given[0].replace('_', '-')} describes the guest "
                     f"for a forecast, which needs --link")
             return None
-        ram_mb, dirty, link, hot = workload.from_args(
-            args, args.ram_mb * workload.MIB, '--ram-mb')
-        return migration_forecast.forecast(
-            ram_mb, dirty, link, settings=settings,
-            flavor=props[keys.Source.FLAVOR], image=props[keys.Source.IMAGE],
-            instance=props[keys.Source.INSTANCE], hot_mib=hot,
-            seed=args.seed, horizon_s=workload.HORIZON_S,
-            names=(settings.controller,), disk_gb=args.disk_gb)[0]
+        return workload.forecast(
+            args, args.ram_mb * workload.MIB, '--ram-mb', props, settings,
+            (settings.controller,), args.disk_gb)[0]
 
     def take_action(self, args):
         props = cli.properties_from_args(args)

@@ -13,10 +13,11 @@
 """``nova-stx migration-simulate``: how a migration would end, per
 controller.
 
-A thin adapter over :func:`~nova_stx.virt.libvirt.migration_forecast.
-forecast`: the seeded pre-copy simulator driven by each controller's own
-decision code, on a guest given by its RAM, dirty rate and link. The work
-is bounded (see :mod:`~nova_stx.cmd.migration_workload`).
+A thin adapter over
+:func:`nova_stx.virt.libvirt.migration_forecast.forecast`: the seeded
+pre-copy simulator driven by each controller's own decision code, on a
+guest given by its RAM, dirty rate and link. The work is bounded (see
+:mod:`~nova_stx.cmd.migration_workload`).
 """
 
 from nova_stx.cmd import cli
@@ -24,7 +25,6 @@ from nova_stx.cmd import migration_plan
 from nova_stx.cmd import migration_workload as workload
 from nova_stx.cmd import names
 from nova_stx import keys
-from nova_stx.virt.libvirt import migration_forecast
 from nova_stx.virt.libvirt import migration_policy
 
 COLUMNS = ('controller', 'configured', 'outcome', 'time_s', 'downtime_ms',
@@ -100,30 +100,24 @@ class MigrationSimulate(cli.Lister):
                  ', '.join(migration_policy.CONTROLLERS) +
                  ' (repeatable; default all).')
         cli.add_property_options(parser)
-        parser.add_argument(
-            '--config-file', metavar='PATH',
-            help='A nova.conf for the [libvirt] and [nova_stx] options; '
-                 'without it, the defaults.')
+        migration_plan.add_config_file_option(parser)
         return parser
 
     def take_action(self, args):
         chosen = _controllers(args.controller)
         props = cli.properties_from_args(args)
         _key_options(args, props[keys.Source.FLAVOR])
-        ram_mb, dirty, link, hot = workload.from_args(args, args.ram,
-                                                      '--ram')
+        workload.from_args(args, args.ram, '--ram')
         settings = migration_plan.load_settings(args.config_file)
         plan = migration_plan.build_plan(
             props[keys.Source.FLAVOR], props[keys.Source.IMAGE],
-            props[keys.Source.INSTANCE], ram_mb, settings=settings)
+            props[keys.Source.INSTANCE], args.ram / workload.MIB,
+            settings=settings)
         for warning in plan.warnings:
             self.app.stderr.write(f'{cli.NAME} {self.cmd_name}: warning: '
                                   f'{warning}\n')
-        rows = migration_forecast.forecast(
-            ram_mb, dirty, link, settings=settings,
-            flavor=props[keys.Source.FLAVOR], image=props[keys.Source.IMAGE],
-            instance=props[keys.Source.INSTANCE], hot_mib=hot,
-            seed=args.seed, horizon_s=workload.HORIZON_S, names=chosen)
+        rows = workload.forecast(args, args.ram, '--ram', props, settings,
+                                 chosen)
         for row in rows:
             row['configured'] = row['controller'] == settings.controller
         return COLUMNS, [row_values(row) for row in rows]

@@ -25,6 +25,7 @@ from cliff import columns
 from nova_stx.cmd import cli
 from nova_stx.cmd import inputs
 from nova_stx.cmd import units
+from nova_stx import keys
 from nova_stx.virt.libvirt import migration_forecast
 
 MIB = 1 << 20
@@ -104,3 +105,23 @@ def from_args(args, ram_bytes, ram_option):
             f'crosses the link within {MAX_FIRST_COPY_S // 3600} h')
     return (ram_bytes / MIB, (args.dirty_rate or 0.0) / MIB,
             args.link * 8 / 1e9, None if hot is None else hot / MIB)
+
+
+def forecast(args, ram_bytes, ram_option, props, settings, names,
+             disk_gb=()):
+    """Return ``migration_forecast.forecast()`` rows for the options.
+
+    :param args: parsed options of :func:`add_options`.
+    :param ram_bytes: the guest's RAM, bytes; ``ram_option`` gave it.
+    :param props: ``{Source: {name: value}}``, names already checked.
+    :param settings: a ``migration_policy.Settings``.
+    :param names: the controllers to simulate.
+    :param disk_gb: sizes of block-migrated disks, GiB.
+    :raises cli.UsageError: see :func:`from_args`.
+    """
+    ram_mb, dirty, link, hot = from_args(args, ram_bytes, ram_option)
+    return migration_forecast.forecast(
+        ram_mb, dirty, link, settings=settings,
+        flavor=props[keys.Source.FLAVOR], image=props[keys.Source.IMAGE],
+        instance=props[keys.Source.INSTANCE], hot_mib=hot, seed=args.seed,
+        horizon_s=HORIZON_S, names=names, disk_gb=disk_gb)
