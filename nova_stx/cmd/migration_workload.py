@@ -64,12 +64,13 @@ def add_options(parser, required=True):
     parser.add_argument(
         '--link', type=LINK, required=required, metavar='SPEED',
         help='Line rate of the migration link, e.g. 10GbE, 25Gbit/s, '
-             f'1GB/s; {migration_forecast.LINK_EFFICIENCY:.0%} of it '
-             f'carries the migration.')
+             f'1GB/s; {migration_forecast.LINK_EFFICIENCY * 100:.0f} %% of '
+             f'it carries the migration.')
     parser.add_argument(
         '--working-set', type=WORKING_SET, metavar='SIZE',
         help='The part of the RAM the guest keeps writing to, e.g. 8GiB '
-             f'(default {migration_forecast.HOT_SHARE:.0%} of the RAM).')
+             f'(default {migration_forecast.HOT_SHARE * 100:.0f} %% of the '
+             f'RAM).')
     parser.add_argument(
         '--seed', type=SEED, default=0,
         help='Seed of the simulated bandwidth noise (default 0): the same '

@@ -221,6 +221,12 @@ class ConventionTest(CliTestCase):
             code, out, _ = self.run_cli(*argv)
             self.assertEqual((0, expected), (code, out.strip()), argv)
 
+    def test_help_everywhere(self):
+        for name in SUBCOMMANDS:
+            code, out, err = self.run_cli(name, '--help')
+            self.assertEqual((0, ''), (code, err), name)
+            self.assertIn('--version', out, name)
+
     def test_no_command_prints_help(self):
         code, out, _ = self.run_cli()
         self.assertEqual(0, code)
