@@ -32,6 +32,9 @@ metadata set none.
 Absolute, unlike ``[libvirt] live_migration_completion_timeout`` which is
 per GiB of guest data. 0 disables the timeout. Unset (the default) keeps
 Nova's own per-GiB timeout for such instances. StarlingX deployed 180.
+Setting it is an opt-in: under the ``nova`` controller every migration is
+then supervised by nova-stx with this timeout and
+``live_migration_downtime_ramp``, as if each instance had a timeout key.
 
 Related options:
 
@@ -52,6 +55,8 @@ Related options:
 What to do when a live migration reaches its timeout (per-instance or
 ``live_migration_timeout``). Unset (the default) follows
 ``[libvirt] live_migration_timeout_action``, whose default is ``abort``.
+Like ``live_migration_timeout``, setting it makes nova-stx supervise
+every migration under the ``nova`` controller.
 
 Related options:
 

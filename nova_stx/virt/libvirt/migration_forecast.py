@@ -66,26 +66,13 @@ def effective_plan(flavor, image, instance, gib, settings):
 
     Arguments as ``migration_policy.plan()``. A migration nova-stx does
     not supervise runs under Nova's own monitor: its ramp and its per-GiB
-    timeout, whatever nova-stx's ramp and timeout options say (a warning
-    names the timeout options set in vain).
+    timeout, whatever nova-stx's ramp option says.
     """
     plan = migration_policy.plan(flavor, image, instance, gib, settings)
     if plan.supervised:
         return plan
-    nova = dataclasses.replace(settings, ramp=downtime_ramp.NOVA,
-                               timeout_s=None, timeout_action=None)
-    plan = migration_policy.plan(flavor, image, instance, gib, nova)
-    unused = [f'[nova_stx] {name}' for name, value in (
-        ('live_migration_timeout', settings.timeout_s),
-        ('live_migration_timeout_action', settings.timeout_action))
-        if value is not None]
-    if not unused:
-        return plan
-    return dataclasses.replace(plan, warnings=plan.warnings + (
-        f"{' and '.join(unused)} "
-        f"{'do' if len(unused) > 1 else 'does'} not apply: with the nova "
-        f"controller and no key for the limits, Nova's own monitor runs the "
-        f"migration.",))
+    nova = dataclasses.replace(settings, ramp=downtime_ramp.NOVA)
+    return migration_policy.plan(flavor, image, instance, gib, nova)
 
 
 def describe(plan):

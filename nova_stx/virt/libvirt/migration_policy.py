@@ -147,6 +147,9 @@ class MigrationPlan:
     sources: ty.Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Ignored or adjusted values, each naming key, value and rule.
     warnings: tuple[str, ...] = ()
+    #: Whether the operator set a nova-stx default for the limits
+    #: (``[nova_stx] live_migration_timeout`` or ``_timeout_action``).
+    configured: bool = False
 
     @property
     def limits_keyed(self):
@@ -164,10 +167,13 @@ class MigrationPlan:
     def supervised(self):
         """Whether nova-stx steers the migration's downtime and timeout.
 
-        False only for the ``nova`` controller with no key for the limits:
-        Nova's own monitor then runs exactly as without nova-stx.
+        False only for the ``nova`` controller with no key for the limits
+        and no nova-stx timeout option set: Nova's own monitor then runs
+        exactly as without nova-stx. Setting one of those options is the
+        operator's opt-in, as a key is the tenant's.
         """
-        return self.controller != NOVA or self.limits_keyed
+        return (self.controller != NOVA or self.limits_keyed or
+                self.configured)
 
     def downtime_at(self, elapsed):
         """Return the downtime allowed after ``elapsed`` seconds.
@@ -400,7 +406,9 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
                  'timeout_s': str(timeout.source),
                  'auto_converge': auto_converge_source,
                  'tunnelled': tunnelled_source},
-        warnings=tuple(warnings))
+        warnings=tuple(warnings),
+        configured=(settings.timeout_s is not None or
+                    settings.timeout_action is not None))
 
 
 def strip_image_prefix(system_metadata, prefix='image_'):

@@ -151,7 +151,7 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
     def test_no_key_shows_novas_own_monitor(self):
         """Nova's ramp and per-GiB timeout, whatever the [nova_stx] ramp."""
         conf = self._conf('[nova_stx]\nlive_migration_downtime_ramp = '
-                          'exponential\nlive_migration_timeout = 300\n')
+                          'exponential\n')
         code, data, _ = self.run_json('--ram-mb', '65536',
                                       '--config-file', conf)
         self.assertEqual(0, code)
@@ -159,10 +159,17 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
             data['controller'], data['supervised'], data['ramp'],
             data['timeout_s'], data['steps'][1]))
         self.assertIn("Nova's own monitor", data['controller_action'])
-        self.assertEqual(["[nova_stx] live_migration_timeout does not "
-                          "apply: with the nova controller and no key for "
-                          "the limits, Nova's own monitor runs the "
-                          "migration."], data['warnings'])
+        self.assertEqual([], data['warnings'])
+
+    def test_nova_stx_timeout_option_supervises(self):
+        conf = self._conf('[nova_stx]\nlive_migration_downtime_ramp = '
+                          'exponential\nlive_migration_timeout = 300\n')
+        code, data, _ = self.run_json('--ram-mb', '65536',
+                                      '--config-file', conf)
+        self.assertEqual(0, code)
+        self.assertEqual(('nova', True, 'exponential', 300, 'config'), (
+            data['controller'], data['supervised'], data['ramp'],
+            data['timeout_s'], data['timeout_source']))
 
     def test_what_the_sla_controller_does(self):
         conf = self._conf('[libvirt]\nlive_migration_permit_post_copy = '

@@ -47,14 +47,24 @@ class DescribeTest(base.BaseTestCase):
 class EffectivePlanTest(base.BaseTestCase):
 
     def test_unsupervised_runs_novas_ramp_and_timeout(self):
-        settings = mp.Settings(ramp='exponential', timeout_s=300)
+        settings = mp.Settings(ramp='exponential')
         plan = forecast.effective_plan({}, {}, {}, 64.0, settings)
-        self.assertEqual(('nova', 51200, (4800, 95)), (
-            plan.ramp, plan.timeout_s, plan.steps[1]))
-        self.assertIn('[nova_stx] live_migration_timeout does not apply',
-                      plan.warnings[0])
-        self.assertEqual((), forecast.effective_plan(
-            {}, {}, {}, 64.0, mp.Settings()).warnings)
+        self.assertEqual(('nova', 51200, (4800, 95), False), (
+            plan.ramp, plan.timeout_s, plan.steps[1], plan.supervised))
+        self.assertEqual((), plan.warnings)
+
+    def test_nova_stx_timeout_option_is_an_opt_in(self):
+        # Was: the option was ignored under the nova controller although
+        # its help said it applies to instances that set no key.
+        for settings in (mp.Settings(ramp='exponential', timeout_s=300),
+                         mp.Settings(timeout_action='force_complete')):
+            plan = forecast.effective_plan({}, {}, {}, 64.0, settings)
+            self.assertTrue(plan.supervised)
+            self.assertEqual(mp.plan({}, {}, {}, 64.0, settings), plan)
+        plan = forecast.effective_plan({}, {}, {}, 64.0, mp.Settings(
+            ramp='exponential', timeout_s=300))
+        self.assertEqual(('exponential', 300, 'config'), (
+            plan.ramp, plan.timeout_s, plan.sources['timeout_s']))
 
     def test_supervised_plan_is_the_policys(self):
         for flavor, settings in (({TIMEOUT: '300'}, mp.Settings()),

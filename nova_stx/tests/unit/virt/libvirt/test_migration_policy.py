@@ -484,7 +484,8 @@ class SupervisionTest(base.BaseTestCase):
         self.assertFalse(result.limits_keyed)
 
     def test_ignored_key_is_not_supervised(self):
-        result = _plan(image={IMAGE_DOWNTIME: 'short'})
+        result = _plan(image={IMAGE_DOWNTIME: 'short'},
+                       settings=mp.Settings())
         self.assertFalse(result.supervised)
         self.assertEqual(1, len(result.warnings))
 
@@ -493,9 +494,18 @@ class SupervisionTest(base.BaseTestCase):
             self.assertTrue(_plan(specs).supervised, specs)
 
     def test_flag_key_alone_is_not_supervised(self):
-        result = _plan({FLAVOR_AC: 'true'})
+        result = _plan({FLAVOR_AC: 'true'}, settings=mp.Settings())
         self.assertFalse(result.supervised)
         self.assertTrue(result.flags_keyed)
+
+    def test_nova_stx_timeout_options_supervise_without_keys(self):
+        # The operator's opt-in: set, they apply under the nova
+        # controller too, as their help says.
+        for settings in (STX_TEST_SETTINGS, mp.Settings(timeout_s=0),
+                         mp.Settings(timeout_action=mp.ABORT)):
+            result = _plan(settings=settings)
+            self.assertTrue(result.configured and result.supervised)
+            self.assertFalse(result.limits_keyed)
 
     def test_opt_in_controller_supervises_without_keys(self):
         settings = mp.Settings(controller=mp.STARLINGX)

@@ -115,7 +115,9 @@ class PlanPropertiesTest(base.BaseTestCase):
                             warning)
             self.assertTrue(warning.endswith(('Ignored.', '.')), warning)
         self.assertEqual(plan.supervised,
-                         settings.controller != mp.NOVA or plan.limits_keyed)
+                         settings.controller != mp.NOVA or plan.limits_keyed
+                         or settings.timeout_s is not None
+                         or settings.timeout_action is not None)
 
 
 class RampPropertiesTest(base.BaseTestCase):
