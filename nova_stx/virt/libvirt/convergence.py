@@ -247,7 +247,7 @@ def geometric_time_s(remaining, rho, passes, bandwidth_bps):
 
 
 def fastest_fit_s(remaining, rate_bps, floor_bytes, threshold,
-                  bandwidth_bps, limit_s):
+                  bandwidth_bps, limit_s, burst_bps=None, short_s=0.0):
     """Return the least seconds until the bytes after a sync fit.
 
     A lower bound, from one fact about any steady guest: the distinct
@@ -256,24 +256,29 @@ def fastest_fit_s(remaining, rate_bps, floor_bytes, threshold,
     So a pass of ``T`` seconds no longer than the measured one leaves at
     least ``rate_bps x T``, and a longer one at least ``floor_bytes``,
     what the measured pass left; a pass lasts at least its bytes above
-    ``threshold`` over ``bandwidth_bps``.
+    ``threshold`` over the bandwidth.
 
     :param remaining: bytes at the start of the current pass.
     :param rate_bps: QEMU's dirty rate over one whole pass, bytes/s.
     :param floor_bytes: ``rate_bps`` times that pass's length.
     :param threshold: the most bytes a sync can switch over with.
-    :param bandwidth_bps: the highest plausible bandwidth.
+    :param bandwidth_bps: the highest plausible mean bandwidth of a pass.
     :param limit_s: stop counting past this many seconds.
+    :param burst_bps: the highest plausible bandwidth of a pass shorter
+        than ``short_s`` (its mean is noisier); ``bandwidth_bps`` if None.
     :returns: seconds from the start of the current pass, ``math.inf``
         when the bound never fits.
     """
     total = 0.0
-    rho = rate_bps / bandwidth_bps
     while remaining > threshold:
-        total += (remaining - threshold) / bandwidth_bps
+        bandwidth = bandwidth_bps
+        if burst_bps and (remaining - threshold) / bandwidth < short_s:
+            bandwidth = burst_bps
+        pass_s = (remaining - threshold) / bandwidth
+        total += pass_s
         if total > limit_s:
             return total
-        following = min(floor_bytes, rho * (remaining - threshold))
+        following = min(floor_bytes, rate_bps * pass_s)
         if following >= remaining:
             return math.inf
         remaining = following

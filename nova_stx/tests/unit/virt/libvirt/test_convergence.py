@@ -121,3 +121,7 @@ class PredictionTest(base.BaseTestCase):
         self.assertEqual(9.0, convergence.fastest_fit_s(
             100, 5, 60, 10, 10, 5))
         self.assertEqual(0.0, convergence.fastest_fit_s(8, 5, 60, 10, 10, 5))
+        # A pass under 1 s may be sent at the burst bandwidth of 20
+        # bytes/s: the third pass takes 0.375 s, not 0.75 s.
+        self.assertEqual(12.875, convergence.fastest_fit_s(
+            100, 5, 60, 10, 10, 100, burst_bps=20, short_s=1))

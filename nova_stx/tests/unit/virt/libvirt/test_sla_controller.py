@@ -224,13 +224,16 @@ class SimulatedOutcomeTest(base.BaseTestCase):
         return [d for d in made if d.cause != decisions.INITIAL]
 
     def test_too_slow_at_any_downtime_is_ended_at_the_second_dirty_set(self):
-        # At 1.2 GB/s dirtied and at most 1.325 GB/s sent (three 2 %
-        # jitters), each pass leaves at least 0.906 x its bytes above
-        # the 500 ms threshold of 0.66 GB: 23.5 GB needs 15 passes of at
-        # least 105.6 s in all, from 46.7 s, so a 60 s, 120 s or 150 s
-        # timeout cannot be met, whatever downtime up to the max is tried
-        # (the bound is counted until it passes the timeout).
-        for timeout_s, fit_s in ((60, 63.87), (120, 121.9), (150, 150.74)):
+        # The bandwidth is 1.25 GB/s with a 2 % jitter: one window may
+        # be 1.325 GB/s (the 500 ms threshold: 0.6625 GB), a pass's mean
+        # 1.275 GB/s. At 1.2 GB/s dirtied each pass leaves at least 0.941
+        # x its bytes above the threshold: 23.5 GB needs passes of at
+        # least 142.7 s in all from 46.7 s, fitting at 189.4 s at the
+        # soonest, so a 60 s, 120 s or 185 s timeout cannot be met,
+        # whatever downtime up to the max is tried (the bound is counted
+        # until it passes the timeout).
+        for timeout_s, fit_s in ((60, 64.55), (120, 121.36),
+                                (185, 185.67)):
             found = self._two_dirty_passes(timeout_s)
             self.assertEqual([(decisions.ABORT, decisions.HOPELESS)],
                              [(d.action, d.cause) for d in found])
@@ -245,8 +248,8 @@ class SimulatedOutcomeTest(base.BaseTestCase):
             self.assertIn(f'before {fit_s:.0f} s', found[0].reason)
 
     def test_soonest_fit_within_the_timeout_keeps_waiting(self):
-        # The same passes fit at 152.3 s at the soonest.
-        self.assertEqual([], self._two_dirty_passes(160))
+        # The same passes fit at 189.4 s at the soonest.
+        self.assertEqual([], self._two_dirty_passes(195))
 
     def test_timeout_aborts(self):
         controller = sla_controller.SlaController(_limits(timeout_s=120))
