@@ -232,8 +232,8 @@ class SimulatedOutcomeTest(base.BaseTestCase):
         # soonest, so a 60 s, 120 s or 185 s timeout cannot be met,
         # whatever downtime up to the max is tried (the bound is counted
         # until it passes the timeout).
-        for timeout_s, fit_s in ((60, 64.55), (120, 121.36),
-                                (185, 185.67)):
+        fits = ((60, 64.55), (120, 121.36), (185, 185.67))
+        for timeout_s, fit_s in fits:
             found = self._two_dirty_passes(timeout_s)
             self.assertEqual([(decisions.ABORT, decisions.HOPELESS)],
                              [(d.action, d.cause) for d in found])
