@@ -168,3 +168,19 @@ def count(text):
         raise argparse.ArgumentTypeError(
             f"must be a whole number from 1 to 4096, got '{text}'")
     return value
+
+
+def whole_number(minimum, maximum):
+    """Return an argparse type: a whole number from minimum to maximum."""
+
+    def parse(text):
+        digits = text.strip()
+        value = int(digits) if (digits.isascii() and digits.isdigit() and
+                                len(digits) <= len(str(maximum))) else None
+        if value is None or not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {minimum} to {maximum}, got "
+                f"'{text}'")
+        return value
+
+    return parse

@@ -16,7 +16,10 @@ Values are handled exactly as the driver handles them: one out of range
 is clamped or ignored, with the warning the driver logs (instance
 metadata is not validated by Nova's API, so such values do arrive).
 Unknown or misspelt names are refused (exit 2), naming the closest
-valid name.
+valid name. The plan says what the configured controller does with it
+(:func:`~nova_stx.virt.libvirt.migration_forecast.describe`); with
+``--link`` it adds that controller's simulated outcome
+(:func:`~nova_stx.virt.libvirt.migration_forecast.forecast`).
 """
 
 import os
@@ -26,10 +29,16 @@ from oslo_config import cfg
 
 from nova_stx.cmd import cli
 from nova_stx.cmd import inputs
+from nova_stx.cmd import migration_workload as workload
 from nova_stx.cmd import names
 from nova_stx import conf as stx_conf
 from nova_stx import keys
+from nova_stx.virt.libvirt import migration_forecast
 from nova_stx.virt.libvirt import migration_policy
+
+#: The forecast's fields, shown as ``forecast_<name>``.
+FORECAST_FIELDS = ('outcome', 'time_s', 'downtime_ms', 'downtime_limit_ms',
+                   'passes', 'data_gib', 'ended_by', 'reason')
 
 
 class StepsColumn(columns.FormattableColumn):
@@ -77,9 +86,20 @@ def load_settings(config_file=None):
         raise cli.UsageError(f'{config_file}: {cli.one_line(exc)}')
 
 
+def add_config_file_option(parser):
+    """Add ``--config-file``, read by :func:`load_settings`."""
+    parser.add_argument(
+        '--config-file', metavar='PATH',
+        help='A nova.conf for the [libvirt] and [nova_stx] options; '
+             'without it, the defaults.')
+
+
 def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
                disk_gb=(), settings=None):
-    """Return the plan the driver would make, as the driver makes it.
+    """Return the plan the driver would make, as the migration runs it.
+
+    Unsupervised (the ``nova`` controller, no key for the limits): Nova's
+    own ramp and timeout, which Nova's monitor runs.
 
     :param flavor: flavor extra specs, ``{name: value}``.
     :param image: image properties, ``{name: value}``.
@@ -94,16 +114,22 @@ def build_plan(flavor=None, image=None, instance=None, ram_mb=2048,
                  keys.Source.IMAGE: image or {},
                  keys.Source.INSTANCE: instance or {}}
     names.refuse_unknown(by_source, cli.UsageError)
-    return migration_policy.plan(
+    return migration_forecast.effective_plan(
         by_source[keys.Source.FLAVOR], by_source[keys.Source.IMAGE],
         by_source[keys.Source.INSTANCE],
         migration_policy.data_gb(ram_mb, disk_gb),
         settings or migration_policy.Settings())
 
 
-def fields(plan):
-    """Return the plan as ``[(field, value)]``, in display order."""
+def fields(plan, forecast=None):
+    """Return the plan as ``[(field, value)]``, in display order.
+
+    :param plan: a ``MigrationPlan``.
+    :param forecast: a row of ``migration_forecast.forecast()`` for the
+        plan's controller, or None.
+    """
     src = plan.sources
+    does = migration_forecast.describe(plan)
     return [
         ('max_downtime_ms', plan.max_downtime_ms),
         ('max_downtime_source', src['max_downtime_ms']),
@@ -117,8 +143,14 @@ def fields(plan):
         ('tunnelled_source', src['tunnelled']),
         ('ramp', plan.ramp),
         ('steps', StepsColumn(plan.steps)),
+        ('controller', does['controller']),
+        ('supervised', does['supervised']),
+        ('controller_action', does['action']),
+        ('initial_downtime_ms', does['initial_downtime_ms']),
+        ('early_end', workload.OptionalColumn(does['early_end'])),
         ('warnings', cli.ListColumn(plan.warnings)),
-    ]
+    ] + [(f'forecast_{name}', workload.OptionalColumn(forecast[name]))
+         for name in FORECAST_FIELDS if forecast is not None]
 
 
 def render_text(plan):
@@ -139,7 +171,10 @@ class MigrationPlan(cli.ShowOne):
     The per-instance live-migration limits resolved from flavor, image
     and instance properties and nova.conf, as the nova-stx libvirt driver
     resolves them; auto_converge and tunnelled are null where the host's
-    setting applies.
+    setting applies. controller is [nova_stx] live_migration_controller,
+    supervised whether it (not Nova's own monitor) steers this migration.
+    With --link, the forecast_* fields: that controller's simulated
+    outcome (see migration-simulate; disks are not simulated).
     """
 
     def get_parser(self, prog_name):
@@ -154,17 +189,29 @@ class MigrationPlan(cli.ShowOne):
             default=[],
             help='Size in GiB of a local disk copied by a block migration '
                  '(repeatable).')
-        parser.add_argument(
-            '--config-file', metavar='PATH',
-            help='A nova.conf for the [libvirt] and [nova_stx] options; '
-                 'without it, the defaults.')
+        add_config_file_option(parser)
+        workload.add_options(parser, required=False)
         return parser
+
+    def _forecast(self, args, props, settings):
+        if args.link is None:
+            given = [name for name in workload.OPTIONS
+                     if getattr(args, name) is not None]
+            if given:
+                raise cli.UsageError(
+                    f"--{given[0].replace('_', '-')} describes the guest "
+                    f"for a forecast, which needs --link")
+            return None
+        return workload.forecast(
+            args, args.ram_mb * workload.MIB, '--ram-mb', props, settings,
+            (settings.controller,), args.disk_gb)[0]
 
     def take_action(self, args):
         props = cli.properties_from_args(args)
+        settings = load_settings(args.config_file)
         plan = build_plan(props[keys.Source.FLAVOR],
                           props[keys.Source.IMAGE],
                           props[keys.Source.INSTANCE], args.ram_mb,
-                          args.disk_gb, load_settings(args.config_file))
-        pairs = fields(plan)
+                          args.disk_gb, settings)
+        pairs = fields(plan, self._forecast(args, props, settings))
         return tuple(n for n, _v in pairs), tuple(v for _n, v in pairs)

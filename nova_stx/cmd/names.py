@@ -136,3 +136,10 @@ def refuse_unknown(properties, error):
     found = unknown_names(properties)
     if found:
         raise error(' '.join(reason for _s, _n, reason in found))
+
+
+def closest_hint(word, choices):
+    """Return ``did you mean X?`` or the list of ``choices``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return (f'did you mean {close[0]}?' if close else
+            'choose from ' + ', '.join(choices))

@@ -18,6 +18,7 @@ import warnings
 
 import fixtures
 from nova.tests.functional.libvirt import base as libvirt_base
+from nova.virt.libvirt import driver as libvirt_driver
 
 from nova_stx import conf as stx_conf
 
@@ -64,6 +65,30 @@ class StxServersTestBase(libvirt_base.ServersTestBase):
         # deprecates noload(), which Nova still uses.
         warnings.filterwarnings(
             'ignore', message='The noload', module='nova')
+
+    def stub_host_cpus(self, cpus):
+        """Give each compute the CPU model and features of ``cpus``.
+
+        :param cpus: hostname -> (libvirt model name, feature names)
+        """
+        real_cpu_info = libvirt_driver.LibvirtDriver._get_cpu_info
+
+        def cpu_info(driver):
+            info = real_cpu_info(driver)
+            model, features = cpus[driver._host.get_hostname()]
+            info.update(model=model, features=set(features))
+            return info
+
+        self.stub_out(
+            'nova.virt.libvirt.driver.LibvirtDriver._get_cpu_info',
+            cpu_info)
+
+    def glance_image(self, properties, name='stx-image'):
+        """Create a Glance image with ``properties``; return its id."""
+        return self.glance.create(None, {
+            'name': name, 'status': 'active', 'container_format': 'bare',
+            'disk_format': 'raw', 'size': 1024, 'min_ram': 0, 'min_disk': 0,
+            'properties': properties})['id']
 
     def _setup_scheduler_service(self):
         if self.STX_FILTERS:

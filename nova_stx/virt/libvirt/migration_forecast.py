@@ -20,10 +20,12 @@ so an operator can see why a 64 GiB guest dirtying 1 GB/s on 10 GbE will
 or will not move. Pure functions; the CLI renders their output.
 """
 
+import dataclasses
 import math
 
 from nova_stx.virt.libvirt import controllers
 from nova_stx.virt.libvirt import decisions
+from nova_stx.virt.libvirt import downtime_ramp
 from nova_stx.virt.libvirt import migration_policy
 from nova_stx.virt.libvirt import precopy_sim
 from nova_stx.virt.libvirt import ramp_controller
@@ -34,6 +36,8 @@ MIB = 1 << 20
 HOT_SHARE = 0.25
 #: Share of the line rate a migration stream achieves.
 LINK_EFFICIENCY = 0.94
+#: Simulated time after which a migration is reported running: 30 days.
+HORIZON_S = 30 * 24 * 3600.0
 
 _ACTIONS = {
     migration_policy.NOVA: "Nova's own monitor: its ramp over "
@@ -55,6 +59,33 @@ def _positive(name, value):
         raise ValueError(f'{name} must be a finite number above 0, got '
                          f'{value!r}')
     return float(value)
+
+
+def effective_plan(flavor, image, instance, gib, settings):
+    """Return the plan as the migration runs it.
+
+    Arguments as ``migration_policy.plan()``. A migration nova-stx does
+    not supervise runs under Nova's own monitor: its ramp and its per-GiB
+    timeout, whatever nova-stx's ramp and timeout options say (a warning
+    names the timeout options set in vain).
+    """
+    plan = migration_policy.plan(flavor, image, instance, gib, settings)
+    if plan.supervised:
+        return plan
+    nova = dataclasses.replace(settings, ramp=downtime_ramp.NOVA,
+                               timeout_s=None, timeout_action=None)
+    plan = migration_policy.plan(flavor, image, instance, gib, nova)
+    unused = [f'[nova_stx] {name}' for name, value in (
+        ('live_migration_timeout', settings.timeout_s),
+        ('live_migration_timeout_action', settings.timeout_action))
+        if value is not None]
+    if not unused:
+        return plan
+    return dataclasses.replace(plan, warnings=plan.warnings + (
+        f"{' and '.join(unused)} "
+        f"{'do' if len(unused) > 1 else 'does'} not apply: with the nova "
+        f"controller and no key for the limits, Nova's own monitor runs the "
+        f"migration.",))
 
 
 def describe(plan):
@@ -91,17 +122,39 @@ def describe(plan):
 
 def _controller(plan):
     if not plan.supervised:
-        # NOTE(nova-stx): Nova's own monitor: its ramp, set from the first
-        # poll on.
-        nova = migration_policy.MigrationPlan(
-            **{**plan.__dict__, 'ramp': 'nova'})
-        return ramp_controller.RampController(nova, set_initial=False)
+        # NOTE(nova-stx): Nova's own monitor (an effective_plan()): its
+        # ramp, set from the first poll on.
+        return ramp_controller.RampController(plan, set_initial=False)
     return controllers.build(plan)
+
+
+def _row(name, plan, result, initial_ms):
+    """Return one forecast row of a simulated ``result``."""
+    made = [d for _, d in result.decisions]
+    ending = next((d for d in reversed(made)
+                   if d.action != decisions.SET_DOWNTIME), None)
+    limit = next((d.downtime_ms for d in reversed(made)
+                  if d.action == decisions.SET_DOWNTIME), initial_ms)
+    return {
+        'controller': name, 'supervised': plan.supervised,
+        'max_downtime_ms': plan.max_downtime_ms,
+        'timeout_s': plan.timeout_s, 'outcome': result.outcome,
+        'time_s': round(result.elapsed_s, 1),
+        'downtime_ms': (None if result.downtime_ms is None
+                        else round(result.downtime_ms)),
+        'downtime_limit_ms': limit,
+        'data_gib': round(result.data_bytes / (1 << 30), 2),
+        'passes': result.passes,
+        'ended_by': ending.cause if ending else (
+            'switch-over' if result.completed else None),
+        'reason': (ending or made[-1]).reason if made else '',
+    }
 
 
 def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
              image=None, instance=None, hot_mib=None, jitter=0.03, seed=0,
-             names=migration_policy.CONTROLLERS):
+             names=migration_policy.CONTROLLERS, disk_gb=(),
+             horizon_s=HORIZON_S):
     """Simulate the migration under each controller.
 
     :param ram_mb: guest RAM, MiB.
@@ -113,11 +166,18 @@ def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
     :param jitter: relative noise of QEMU's bandwidth windows.
     :param seed: the simulation's seed.
     :param names: the controllers to run.
+    :param disk_gb: sizes of block-migrated disks, GiB: they scale Nova's
+        per-GiB options; only the RAM copy is simulated.
+    :param horizon_s: simulated seconds after which a migration nothing
+        ended is reported ``running``.
     :returns: one dict per controller: ``{'controller', 'supervised',
         'max_downtime_ms', 'timeout_s', 'outcome', 'time_s',
-        'downtime_ms', 'data_gib', 'passes', 'ended_by', 'reason'}``;
-        ``outcome`` is ``completed``, ``post_copy``, ``paused``,
-        ``aborted`` or ``running`` (nothing ended it in 30 days).
+        'downtime_ms', 'downtime_limit_ms', 'data_gib', 'passes',
+        'ended_by', 'reason'}``; ``outcome`` is ``completed``,
+        ``post_copy``, ``paused``, ``aborted`` or ``running`` (nothing
+        ended it within ``horizon_s``); ``downtime_limit_ms`` is the max
+        downtime QEMU had at the end; ``reason`` is the ending decision's,
+        else the last decision's.
     :raises ValueError: for a size, rate or speed that is not a finite
         number above 0 (a dirty rate may be 0).
     """
@@ -128,35 +188,24 @@ def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
     hot = ram * HOT_SHARE if hot_mib is None else min(
         ram, _positive('the working set', hot_mib))
     base = settings or migration_policy.Settings()
-    gib = migration_policy.data_gb(ram)
+    gib = migration_policy.data_gb(ram, disk_gb)
     rows = []
     for name in names:
-        plan = migration_policy.plan(
+        plan = effective_plan(
             flavor or {}, image or {}, instance or {}, gib,
-            migration_policy.Settings(**{**base.__dict__,
-                                         'controller': name}))
+            dataclasses.replace(base, controller=name))
         work = precopy_sim.Workload(
             ram_bytes=int(ram * MIB), hot_bytes=int(hot * MIB),
             dirty_bps=dirty * MIB, link_bps=link * 1e9 / 8 *
             LINK_EFFICIENCY, jitter=jitter,
             auto_converge=bool(plan.auto_converge),
             post_copy=plan.post_copy, seed=seed)
-        result = precopy_sim.run(work, _controller(plan))
-        last = next((d for _, d in reversed(result.decisions)
-                     if d.action != decisions.SET_DOWNTIME), None)
-        rows.append({
-            'controller': name, 'supervised': plan.supervised,
-            'max_downtime_ms': plan.max_downtime_ms,
-            'timeout_s': plan.timeout_s, 'outcome': result.outcome,
-            'time_s': round(result.elapsed_s, 1),
-            'downtime_ms': (None if result.downtime_ms is None
-                            else round(result.downtime_ms)),
-            'data_gib': round(result.data_bytes / (1 << 30), 2),
-            'passes': result.passes,
-            'ended_by': last.cause if last else (
-                'switch-over' if result.completed else None),
-            'reason': last.reason if last else '',
-        })
+        controller = _controller(plan)
+        initial = controller.initial_downtime_ms
+        result = precopy_sim.run(work, controller, horizon_s=horizon_s)
+        rows.append(_row(name, plan, result,
+                         precopy_sim.QEMU_DEFAULT_DOWNTIME_MS
+                         if initial is None else initial))
     return rows
 
 

@@ -333,7 +333,10 @@ def run(workload, controller, poll_s=0.5, horizon_s=30 * 24 * 3600.0):
         wake = controller.next_poll_s(last)
         due = last + poll_s
         if wake > due:
-            due = (math.floor(wake / poll_s) + 1) * poll_s
+            # NOTE(nova-stx): math.inf (nothing left to decide, e.g. no
+            # timeout) runs the job to the horizon.
+            due = horizon_s if wake >= horizon_s else (
+                math.floor(wake / poll_s) + 1) * poll_s
         due = min(due, horizon_s)
         job.advance(due)
         if job.done is not None:

@@ -19,7 +19,6 @@ CPU model; every guest is pinned (``cpu_dedicated_set`` covers all CPUs).
 import fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.api import client
-from nova.virt.libvirt import driver as libvirt_driver
 
 from nova_stx import keys
 from nova_stx.scheduler import reasons
@@ -41,17 +40,8 @@ class TwoComputesTestBase(base.StxServersTestBase):
 
     def setUp(self):
         super().setUp()
-        real_cpu_info = libvirt_driver.LibvirtDriver._get_cpu_info
+        self.stub_host_cpus(CPUS)
 
-        def cpu_info(driver):
-            info = real_cpu_info(driver)
-            model, features = CPUS[driver._host.get_hostname()]
-            info.update(model=model, features=set(features))
-            return info
-
-        self.stub_out(
-            'nova.virt.libvirt.driver.LibvirtDriver._get_cpu_info',
-            cpu_info)
         self.rejections = self.useFixture(fixtures.MockPatchObject(
             reasons, 'record', wraps=reasons.record)).mock
         self.flags(cpu_dedicated_set='0-7', cpu_shared_set=None,

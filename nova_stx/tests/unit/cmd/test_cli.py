@@ -189,6 +189,7 @@ SUBCOMMANDS = {
     'validate': ['--flavor-property', 'hw:wrs:live_migration_timeout=180'],
     'explain': [],
     'migration-plan': [],
+    'migration-simulate': ['--ram', '4GiB', '--link', '10GbE'],
     'keys': [],
     'metadefs': [],
 }
@@ -220,6 +221,12 @@ class ConventionTest(CliTestCase):
             code, out, _ = self.run_cli(*argv)
             self.assertEqual((0, expected), (code, out.strip()), argv)
 
+    def test_help_everywhere(self):
+        for name in SUBCOMMANDS:
+            code, out, err = self.run_cli(name, '--help')
+            self.assertEqual((0, ''), (code, err), name)
+            self.assertIn('--version', out, name)
+
     def test_no_command_prints_help(self):
         code, out, _ = self.run_cli()
         self.assertEqual(0, code)
@@ -228,6 +235,7 @@ class ConventionTest(CliTestCase):
 
     def test_bad_option_is_one_line(self):
         for argv in (['migration-plan', '--ram-mb', 'inf'],
+                     ['migration-simulate', '--ram', '64', '--link', '1GbE'],
                      ['explain', '--vcpus', 'x'],
                      ['validate', '--format', 'xml']):
             code, _out, err = self.run_cli(*argv)
@@ -237,8 +245,10 @@ class ConventionTest(CliTestCase):
 
     def test_typos_caught_by_every_property_subcommand(self):
         typo = 'hw:wrs:live_migration_timout=300'
-        for name in ('validate', 'explain', 'migration-plan'):
-            code, out, err = self.run_cli(name, '--flavor-property', typo)
+        for name in ('validate', 'explain', 'migration-plan',
+                     'migration-simulate'):
+            code, out, err = self.run_cli(name, *SUBCOMMANDS[name],
+                                          '--flavor-property', typo)
             self.assertIn(code, (1, 2), name)
             self.assertIn('did you mean hw:wrs:live_migration_timeout?',
                           out + err, name)

@@ -145,6 +145,21 @@ ARGUMENT_VALUES = st.one_of(
     st.text(max_size=8))
 
 
+#: Number-and-unit texts, often broken, for the simulation's options.
+QUANTITIES = st.one_of(
+    ARGUMENT_VALUES,
+    st.tuples(st.sampled_from(['0', '1', '64', '0.5', '1e3', '1e-3', '9' * 40,
+                               '1e400', '-1', '.', '']),
+              st.sampled_from(['GiB', 'MiB', 'TiB', 'GB', 'gib', 'Gb', 'B',
+                               'GB/s', 'gb/s', 'MiB/s', 'Gbit/s', 'Mbps',
+                               'GbE', 'gbe', 'GbE/s', 'bit/s', '', ' ',
+                               'x', '\ud800'])).map(''.join),
+    st.text(alphabet=st.sampled_from(list('0123456789.eE+-GMKkiBbpst/E ')),
+            max_size=10))
+SIMULATE_OPTIONS = ['--ram', '--dirty-rate', '--link', '--working-set',
+                    '--max-downtime', '--timeout', '--seed', '--controller']
+
+
 class CliFuzzTest(test_cli.CliTestCase):
 
     def assertClean(self, argv, code, out, err):
@@ -171,13 +186,16 @@ class CliFuzzTest(test_cli.CliTestCase):
         ('validate', '--file'), ('explain', '--fleet'),
         ('explain', '--capabilities-xml'),
         ('migration-plan', '--config-file'),
+        ('migration-simulate', '--ram', '1GiB', '--link', '1GbE',
+         '--config-file'),
         ('explain', '--config-file')]))
     def test_bad_files(self, data, command):
         self.run_clean(*command, self._bytes_file(data))
 
     @hypothesis.settings(_PROFILE)
     @hypothesis.given(
-        st.sampled_from(['validate', 'explain', 'migration-plan']),
+        st.sampled_from(['validate', 'explain', 'migration-plan',
+                         'migration-simulate']),
         st.lists(st.tuples(
             st.sampled_from(['--flavor-property', '--image-property',
                              '--instance-property']),
@@ -188,10 +206,12 @@ class CliFuzzTest(test_cli.CliTestCase):
                            ARGUMENT_VALUES), max_size=2))
     def test_bad_arguments(self, command, properties, numbers):
         argv = [command]
+        if command == 'migration-simulate':
+            argv += ['--ram', '2GiB', '--link', '10GbE']
         for option, name, value in properties:
             argv += [option, f'{name}={value}']
         for option, value in numbers:
-            if command == 'validate' or (
+            if command in ('validate', 'migration-simulate') or (
                     command == 'explain' and option == '--disk-gb'):
                 continue
             argv += [option, value]
@@ -199,9 +219,26 @@ class CliFuzzTest(test_cli.CliTestCase):
             argv += ['--flavor-property', 'hw:numa_nodes=1']
         self.run_clean(*argv)
 
+    @hypothesis.settings(_PROFILE)
+    @hypothesis.given(
+        st.sampled_from(['migration-simulate', 'migration-plan']),
+        st.lists(st.tuples(st.sampled_from(SIMULATE_OPTIONS), QUANTITIES),
+                 max_size=3))
+    def test_simulation_arguments(self, command, options):
+        argv = [command]
+        if command == 'migration-simulate':
+            argv += ['--ram', '1GiB', '--link', '10GbE']
+        for option, value in options:
+            if command == 'migration-plan' and option in (
+                    '--ram', '--max-downtime', '--timeout', '--controller'):
+                option = {'--ram': '--ram-mb'}.get(option, '--link')
+            argv += [option, value]
+        self.run_clean(*argv)
+
     def test_config_file_is_a_directory(self):
-        for command in ('migration-plan', 'explain'):
-            code, _out, err = self.run_clean(command, '--config-file',
+        for command in (['migration-plan'], ['explain'], [
+                'migration-simulate', '--ram', '1GiB', '--link', '1GbE']):
+            code, _out, err = self.run_clean(*command, '--config-file',
                                              self.tmp_path(''))
             self.assertEqual(2, code)
             self.assertIn('is a directory, not a nova.conf', err)

@@ -33,6 +33,7 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
                           'live_migration_downtime_steps = 10\n'
                           'live_migration_downtime_delay = 30\n'
                           '[nova_stx]\n'
+                          'live_migration_controller = starlingx\n'
                           'live_migration_downtime_ramp = exponential\n')
         code, data, _ = self.run_json('--ram-mb', '3072', '--config-file',
                                       conf)
@@ -146,3 +147,78 @@ class MigrationPlanCommandTest(test_cli.CliTestCase):
         # No timeout to scale by: Nova's 75 s per GiB between steps.
         self.assertEqual('after 3000 s: 500 ms',
                          fields['steps'].human_readable().splitlines()[-1])
+
+    def test_no_key_shows_novas_own_monitor(self):
+        """Nova's ramp and per-GiB timeout, whatever the [nova_stx] ramp."""
+        conf = self._conf('[nova_stx]\nlive_migration_downtime_ramp = '
+                          'exponential\nlive_migration_timeout = 300\n')
+        code, data, _ = self.run_json('--ram-mb', '65536',
+                                      '--config-file', conf)
+        self.assertEqual(0, code)
+        self.assertEqual(('nova', False, 'nova', 51200, [4800, 95]), (
+            data['controller'], data['supervised'], data['ramp'],
+            data['timeout_s'], data['steps'][1]))
+        self.assertIn("Nova's own monitor", data['controller_action'])
+        self.assertEqual(["[nova_stx] live_migration_timeout does not "
+                          "apply: with the nova controller and no key for "
+                          "the limits, Nova's own monitor runs the "
+                          "migration."], data['warnings'])
+
+    def test_what_the_sla_controller_does(self):
+        conf = self._conf('[libvirt]\nlive_migration_permit_post_copy = '
+                          'true\n[nova_stx]\nlive_migration_controller = sla\n'
+                          'live_migration_timeout_action = force_complete\n')
+        code, data, _ = self.run_json('--config-file', conf)
+        self.assertEqual(0, code)
+        self.assertEqual(('sla', True, 'post_copy', 50), (
+            data['controller'], data['supervised'], data['early_end'],
+            data['initial_downtime_ms']))
+        self.assertIn('Downtime raised in one step', data['controller_action'])
+        code, out, _ = self.run_cli('-c', 'early_end')
+        self.assertIn('| early_end | -     |', out)
+
+    def test_forecast_of_the_configured_controller(self):
+        argv = ('--ram-mb', '65536', '--dirty-rate', '1GB/s', '--link',
+                '10GbE')
+        code, data, _ = self.run_json(*argv)
+        self.assertEqual(0, code)
+        self.assertEqual(('completed', 9600.7, 127, 'switch-over'), (
+            data['forecast_outcome'], data['forecast_time_s'],
+            data['forecast_downtime_ms'], data['forecast_ended_by']))
+        conf = self._conf('[nova_stx]\nlive_migration_controller = sla\n')
+        code, data, _ = self.run_json(*argv, '--config-file', conf)
+        self.assertEqual((0, 'completed', 103.6, 385), (
+            code, data['forecast_outcome'], data['forecast_time_s'],
+            data['forecast_downtime_ms']))
+        code, data, _ = self.run_json()
+        self.assertNotIn('forecast_outcome', data)
+
+    def test_disks_scale_the_forecasts_timeout(self):
+        code, data, _ = self.run_json('--ram-mb', '4096', '--disk-gb', '10',
+                                      '--link', '1GbE', '--dirty-rate',
+                                      '2GB/s')
+        self.assertEqual((0, 11200, 'aborted', 'timeout'), (
+            code, data['timeout_s'], data['forecast_outcome'],
+            data['forecast_ended_by']))
+        self.assertEqual(11200.5, data['forecast_time_s'])
+
+    def test_forecast_options_errors(self):
+        for argv, text in (
+                (('--dirty-rate', '1GB/s'), 'error: --dirty-rate describes '
+                 'the guest for a forecast, which needs --link'),
+                (('--link', '10'), "argument --link: '10' needs a unit, "
+                 "e.g. 10GbE"),
+                (('--link', '10GbE', '--working-set', '4GiB'),
+                 'error: --working-set 4 GiB must be at most the RAM '
+                 '(--ram-mb 2 GiB)'),
+                (('--ram-mb', '1073741824', '--link', '1GbE'),
+                 'error: --ram-mb 1024 TiB: the simulation takes RAM up to '
+                 '16 TiB'),
+                (('--ram-mb', '8388608', '--link', '1GbE'),
+                 'error: --ram-mb 8 TiB over --link 1 Gbit/s takes 21 h '
+                 'for the first copy alone; the simulation takes RAM that '
+                 'crosses the link within 12 h')):
+            code, out, err = self.run_cli(*argv)
+            self.assertEqual((2, ''), (code, out), argv)
+            self.assertIn(text, err)
+            self.assertEqual(1, len(err.splitlines()), err)

@@ -68,13 +68,7 @@ class GuestCpuTestBase(libvirt_base.LibvirtMigrationMixin,
 
     def setUp(self):
         super().setUp()
-        real_cpu_info = libvirt_driver.LibvirtDriver._get_cpu_info
-
-        def cpu_info(driver):
-            info = real_cpu_info(driver)
-            model, features = CPUS[driver._host.get_hostname()]
-            info.update(model=model, features=set(features))
-            return info
+        self.stub_host_cpus(CPUS)
 
         def compare(conn, emulator, arch, machine, virttype, xml, flags):
             model = ElementTree.fromstring(xml).findtext('model')
@@ -99,9 +93,6 @@ class GuestCpuTestBase(libvirt_base.LibvirtMigrationMixin,
                       define)
         self.stub_out('nova.tests.fixtures.libvirt.Connection.createXML',
                       create)
-        self.stub_out(
-            'nova.virt.libvirt.driver.LibvirtDriver._get_cpu_info',
-            cpu_info)
         self.stub_out('nova.tests.fixtures.libvirt.Connection.'
                       'compareHypervisorCPU', compare)
         # NOTE(nova-stx): Nova's harness mocks image creation; the mock
@@ -125,13 +116,8 @@ class GuestCpuTestBase(libvirt_base.LibvirtMigrationMixin,
     def boot(self, extra_specs, image_properties=None, host=None,
              expected_state='ACTIVE'):
         flavor_id = self._create_flavor(extra_spec=extra_specs)
-        image_id = None
-        if image_properties:
-            image_id = self.glance.create(None, {
-                'name': 'stx-image', 'status': 'active',
-                'container_format': 'bare', 'disk_format': 'raw',
-                'size': 1024, 'min_ram': 0, 'min_disk': 0,
-                'properties': image_properties})['id']
+        image_id = (self.glance_image(image_properties)
+                    if image_properties else None)
         server = self._build_server(flavor_id=flavor_id, image_uuid=image_id,
                                     networks='none', host=host)
         server = self.api.post_server({'server': server})

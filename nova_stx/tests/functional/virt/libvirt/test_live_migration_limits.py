@@ -121,13 +121,8 @@ class LiveMigrationLimitsTest(libvirt_base.LibvirtMigrationMixin,
 
     def _boot(self, extra_specs=None, metadata=None, image_properties=None):
         flavor_id = self._create_flavor(extra_spec=extra_specs or {})
-        image_id = None
-        if image_properties:
-            image_id = self.glance.create(None, {
-                'name': 'stx-image', 'status': 'active',
-                'container_format': 'bare', 'disk_format': 'raw',
-                'size': 1024, 'min_ram': 0, 'min_disk': 0,
-                'properties': image_properties})['id']
+        image_id = (self.glance_image(image_properties)
+                    if image_properties else None)
         server = self._build_server(flavor_id=flavor_id, image_uuid=image_id,
                                     networks='none', host='src')
         if metadata:

@@ -75,10 +75,7 @@ class RebuildGuardTest(test_guest_cpu.GuestCpuTestBase):
         self.stub_out('nova.tests.fixtures.libvirt.Domain.destroy', destroy)
 
     def image(self, properties):
-        return self.glance.create(None, {
-            'name': 'stx-rebuild', 'status': 'active',
-            'container_format': 'bare', 'disk_format': 'raw', 'size': 1024,
-            'min_ram': 0, 'min_disk': 0, 'properties': properties})['id']
+        return self.glance_image(properties, name='stx-rebuild')
 
     def rebuild(self, server, image_id):
         self.api.post_server_action(server['id'],

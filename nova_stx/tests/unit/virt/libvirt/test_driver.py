@@ -295,16 +295,8 @@ class OperationTest(test.NoDBTestCase):
         self.drvr._live_migration_flags = (
             fakelibvirt.VIR_MIGRATE_LIVE | fakelibvirt.VIR_MIGRATE_PEER2PEER)
 
-    def test_operation_sets_initial_downtime_and_instance_flags(self):
-        context = nova_context.get_admin_context()
-        flavor = objects.Flavor(
-            memory_mb=1024, extra_specs={
-                DOWNTIME.flavor: '300',
-                keys.LIVE_MIGRATION_TUNNEL.flavor: 'true'})
-        instance = fake_instance.fake_instance_obj(
-            context, flavor=flavor, metadata={
-                keys.LIVE_MIGRATION_AUTO_CONVERGE.instance: 'true'},
-            expected_attrs=['metadata', 'system_metadata'])
+    def _run_operation(self, context, instance):
+        """Run the driver's operation on a scripted domain; return calls."""
         dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
                                  False)
         calls = []
@@ -319,6 +311,19 @@ class OperationTest(test.NoDBTestCase):
             self.drvr._live_migration_operation(
                 context, instance, 'dest', False, migrate_data,
                 libvirt_guest.Guest(dom), [])
+        return calls
+
+    def test_operation_sets_initial_downtime_and_instance_flags(self):
+        context = nova_context.get_admin_context()
+        flavor = objects.Flavor(
+            memory_mb=1024, extra_specs={
+                DOWNTIME.flavor: '300',
+                keys.LIVE_MIGRATION_TUNNEL.flavor: 'true'})
+        instance = fake_instance.fake_instance_obj(
+            context, flavor=flavor, metadata={
+                keys.LIVE_MIGRATION_AUTO_CONVERGE.instance: 'true'},
+            expected_attrs=['metadata', 'system_metadata'])
+        calls = self._run_operation(context, instance)
         self.assertEqual(('downtime', 30), calls[0])
         expected = (fakelibvirt.VIR_MIGRATE_LIVE |
                     fakelibvirt.VIR_MIGRATE_PEER2PEER |
@@ -337,20 +342,8 @@ class OperationTest(test.NoDBTestCase):
         instance = fake_instance.fake_instance_obj(None, flavor=flavor)
         self.assertNotIn('metadata', instance)
         self.assertNotIn('system_metadata', instance)
-        dom = fakelibvirt.Domain(self.drvr._get_connection(), '<domain/>',
-                                 False)
-        calls = []
-        dom.migrateSetMaxDowntime = lambda ms: calls.append(('downtime', ms))
-        dom.migrateToURI3 = lambda uri, params, flags: calls.append(
-            ('migrate', flags))
-        migrate_data = objects.LibvirtLiveMigrateData(
-            block_migration=False, serial_listen_addr='127.0.0.1',
-            target_connect_addr=None)
-        with mock.patch('nova.virt.libvirt.migration.get_updated_guest_xml',
-                        return_value='<domain/>'):
-            self.drvr._live_migration_operation(
-                nova_context.get_admin_context(), instance, 'dest', False,
-                migrate_data, libvirt_guest.Guest(dom), [])
+        calls = self._run_operation(nova_context.get_admin_context(),
+                                    instance)
         self.assertEqual(('downtime', 30), calls[0])
         self.assertTrue(calls[1][1] & fakelibvirt.VIR_MIGRATE_TUNNELLED)
         log = self.stdlog.logger.output

@@ -21,8 +21,8 @@ from nova_stx.virt.libvirt import migration_policy as mp
 DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME.flavor
 TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT.flavor
 FIELDS = {'controller', 'supervised', 'max_downtime_ms', 'timeout_s',
-          'outcome', 'time_s', 'downtime_ms', 'data_gib', 'passes',
-          'ended_by', 'reason'}
+          'outcome', 'time_s', 'downtime_ms', 'downtime_limit_ms',
+          'data_gib', 'passes', 'ended_by', 'reason'}
 
 
 class DescribeTest(base.BaseTestCase):
@@ -44,6 +44,27 @@ class DescribeTest(base.BaseTestCase):
         self.assertEqual('post_copy', forecast.describe(plan)['early_end'])
 
 
+class EffectivePlanTest(base.BaseTestCase):
+
+    def test_unsupervised_runs_novas_ramp_and_timeout(self):
+        settings = mp.Settings(ramp='exponential', timeout_s=300)
+        plan = forecast.effective_plan({}, {}, {}, 64.0, settings)
+        self.assertEqual(('nova', 51200, (4800, 95)), (
+            plan.ramp, plan.timeout_s, plan.steps[1]))
+        self.assertIn('[nova_stx] live_migration_timeout does not apply',
+                      plan.warnings[0])
+        self.assertEqual((), forecast.effective_plan(
+            {}, {}, {}, 64.0, mp.Settings()).warnings)
+
+    def test_supervised_plan_is_the_policys(self):
+        for flavor, settings in (({TIMEOUT: '300'}, mp.Settings()),
+                                 ({}, mp.Settings(controller='sla',
+                                                  timeout_s=300))):
+            self.assertEqual(
+                mp.plan(flavor, {}, {}, 64.0, settings),
+                forecast.effective_plan(flavor, {}, {}, 64.0, settings))
+
+
 class ForecastTest(base.BaseTestCase):
 
     def test_64_gib_dirtying_1_gbs_on_10gbe(self):
@@ -60,6 +81,10 @@ class ForecastTest(base.BaseTestCase):
         self.assertLess(rows['sla']['time_s'], 200)
         self.assertLess(rows['sla']['data_gib'],
                         rows['nova']['data_gib'] / 10)
+        # Nova's own ramp: a step every 75 s/GiB, 4800 s here.
+        self.assertEqual((140, 9600.7), (rows['nova']['downtime_limit_ms'],
+                                         rows['nova']['time_s']))
+        self.assertIn('after 9600 sec', rows['nova']['reason'])
 
     def test_hopeless_guest_is_aborted_early_only_by_sla(self):
         rows = {r['controller']: r for r in forecast.forecast(

@@ -107,3 +107,21 @@ class SimulatorTest(base.BaseTestCase):
         self.assertEqual((one.outcome, one.elapsed_s, one.passes),
                          (two.outcome, two.elapsed_s, two.passes))
         self.assertFalse(math.isnan(one.elapsed_s))
+
+    def test_controller_with_nothing_left_to_decide(self):
+        """next_poll_s may answer math.inf: run to the end or horizon."""
+
+        class Idle(Fixed):
+            def next_poll_s(self, elapsed_s):
+                return math.inf
+
+        control = Idle(100)
+        result = sim.run(_work(hot_bytes=GIB, dirty_bps=2e9), control,
+                         horizon_s=3600)
+        self.assertEqual((sim.RUNNING, 3600), (result.outcome,
+                                               result.elapsed_s))
+        self.assertEqual([], control.samples)
+        result = sim.run(_work(), Idle(300))
+        self.assertEqual(sim.COMPLETED, result.outcome)
+        self.assertAlmostEqual(sim.SETUP_S + 4 * GIB / 1e9,
+                               result.elapsed_s, delta=0.2)
