@@ -244,3 +244,42 @@ def geometric_time_s(remaining, rho, passes, bandwidth_bps):
     else:
         total = remaining * rho * (1 - rho ** passes) / (1 - rho)
     return total / bandwidth_bps
+
+
+def fastest_fit_s(remaining, rate_bps, floor_bytes, threshold,
+                  bandwidth_bps, limit_s, burst_bps=None, short_s=0.0):
+    """Return the least seconds until the bytes after a sync fit.
+
+    A lower bound, from one fact about any steady guest: the distinct
+    pages it dirties within ``t`` seconds, ``g(t)``, grow with ``t`` and
+    are concave in it (a shorter window never dirties at a lower rate).
+    So a pass of ``T`` seconds no longer than the measured one leaves at
+    least ``rate_bps x T``, and a longer one at least ``floor_bytes``,
+    what the measured pass left; a pass lasts at least its bytes above
+    ``threshold`` over the bandwidth.
+
+    :param remaining: bytes at the start of the current pass.
+    :param rate_bps: QEMU's dirty rate over one whole pass, bytes/s.
+    :param floor_bytes: ``rate_bps`` times that pass's length.
+    :param threshold: the most bytes a sync can switch over with.
+    :param bandwidth_bps: the highest plausible mean bandwidth of a pass.
+    :param limit_s: stop counting past this many seconds.
+    :param burst_bps: the highest plausible bandwidth of a pass shorter
+        than ``short_s`` (its mean is noisier); ``bandwidth_bps`` if None.
+    :returns: seconds from the start of the current pass, ``math.inf``
+        when the bound never fits.
+    """
+    total = 0.0
+    while remaining > threshold:
+        bandwidth = bandwidth_bps
+        if burst_bps and (remaining - threshold) / bandwidth < short_s:
+            bandwidth = burst_bps
+        pass_s = (remaining - threshold) / bandwidth
+        total += pass_s
+        if total > limit_s:
+            return total
+        following = min(floor_bytes, rate_bps * pass_s)
+        if following >= remaining:
+            return math.inf
+        remaining = following
+    return total

@@ -30,7 +30,9 @@ its jitter ``j`` from QEMU's 100 ms windows (at least
 * **end early**: when the dirty sets have stopped shrinking and their
   floor cannot fit the max downtime even at the best bandwidth seen
   (``R / B / (1 + 3j) > max``), or the prediction cannot complete before
-  the timeout, it ends the migration at once: post-copy when the timeout
+  the timeout, or (from the second dirty set on) even the soonest fit
+  that QEMU's dirty rate over the last pass allows comes after the
+  timeout, it ends the migration at once: post-copy when the timeout
   action is ``force_complete``, post-copy is armed and the copy fits the
   time left (never while the bandwidth has collapsed), an abort when the
   action is ``abort``. Otherwise it waits for the timeout, which acts as
@@ -193,6 +195,15 @@ class SlaController:
                 f'{bandwidth:.0f} bytes/s.', sample,
                 dict(facts, pending_bytes=pending, need_ms=need_ms,
                      pause_ms=pause_ms, predicted_end_s=end_s))
+        late = self._too_late(sample, jitter)
+        if late is not None:
+            end_s, facts_late = late
+            return self._end(
+                sample, bandwidth, f'Too slow at any downtime: at a dirty '
+                f'rate of {facts_late["dirty_rate_bps"]:.0f} bytes/s the '
+                f'pages cannot fit {maximum} ms before {end_s:.0f} s, '
+                f'after the {self.limits.timeout_s} s timeout.',
+                dict(facts, **facts_late))
         if len(totals) < 3:
             # Two dirty sets say little about their trend yet.
             return ()
@@ -254,6 +265,49 @@ class SlaController:
                                        best_pause_ms=best_ms))
         self._predict(sample, 'timeout', self.limits.timeout_s)
         return ()
+
+    def _too_late(self, sample, jitter):
+        """Return ``(end_s, numbers)`` when no downtime fits in time.
+
+        The soonest the dirty pages can fit the max downtime, from the
+        dirty rate QEMU measured over the last whole pass (see
+        :func:`~nova_stx.virt.libvirt.convergence.fastest_fit_s`), at the
+        highest plausible bandwidth; None while that bound is within the
+        timeout or cannot be read.
+        """
+        passes = self.estimator.dirty_passes()
+        if not self.limits.timeout_s or len(passes) < 2 or (
+                self.limits.auto_converge and sample.throttle_pct < 99):
+            return None
+        # NOTE(nova-stx): QEMU updates its dirty rate at a sync at least
+        # 1 s after the last update; when the last two passes each took
+        # longer (with room for our reading of their bounds), the rate is
+        # exactly the last pass's.
+        previous = passes[-1].start_s - passes[-2].start_s
+        before = (passes[-2].start_s - passes[-3].start_s
+                  if len(passes) > 2 else
+                  passes[-2].start_s - self.estimator.passes[0].start_s)
+        if min(previous, before) < 1 + 2 * POLL_S or sample.dirty_bps <= 0:
+            return None
+        # NOTE(nova-stx): one 100 ms window may be three jitters faster,
+        # which the switch-over threshold allows for; the mean of a pass
+        # of two seconds or more (20 windows) is within one jitter at
+        # three standard deviations, our average included.
+        bandwidth = self.estimator.bandwidth_bps
+        fastest = bandwidth * (1 + 3 * jitter)
+        steady = bandwidth * (1 + jitter)
+        threshold = fastest * self.limits.max_downtime_ms / 1000.0
+        floor = sample.dirty_bps * (previous - 2 * POLL_S)
+        limit = self.limits.timeout_s - passes[-1].start_s
+        fit_s = convergence.fastest_fit_s(
+            passes[-1].remaining, sample.dirty_bps, floor, threshold,
+            steady, limit, burst_bps=fastest, short_s=1 + 2 * POLL_S)
+        if fit_s <= limit:
+            return None
+        end_s = passes[-1].start_s + fit_s
+        return end_s, {'dirty_rate_bps': sample.dirty_bps,
+                       'pass_s': previous, 'pass_bps': steady,
+                       'fastest_bps': fastest, 'earliest_fit_s': end_s}
 
     def cap_ms(self):
         """Return the highest downtime that keeps the real pause in the SLA.

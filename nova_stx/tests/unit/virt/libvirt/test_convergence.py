@@ -104,3 +104,24 @@ class PredictionTest(base.BaseTestCase):
         self.assertEqual(7.0, convergence.geometric_time_s(80, 0.5, 3, 10))
         self.assertEqual(0.0, convergence.geometric_time_s(80, 0.5, 0, 10))
         self.assertEqual(16.0, convergence.geometric_time_s(80, 1, 2, 10))
+
+    def test_fastest_fit(self):
+        # 100 bytes, threshold 10, 10 bytes/s, dirtied at 5 bytes/s:
+        # passes of 9, 3.5 and 0.75 s leave 45, 17.5 and 3.75 bytes.
+        self.assertEqual(13.25, convergence.fastest_fit_s(
+            100, 5, 60, 10, 10, 100))
+        # A measured pass that left 30 bytes caps what a longer one
+        # leaves at least: 100 -> 30 -> 10, 9 + 2 s.
+        self.assertEqual(11.0, convergence.fastest_fit_s(
+            100, 5, 30, 10, 10, 100))
+        # Dirtied at twice the bandwidth: 100 -> 180, never fits.
+        self.assertEqual(math.inf, convergence.fastest_fit_s(
+            100, 20, 200, 10, 10, 100))
+        # Counting stops past the limit; what fits already takes 0 s.
+        self.assertEqual(9.0, convergence.fastest_fit_s(
+            100, 5, 60, 10, 10, 5))
+        self.assertEqual(0.0, convergence.fastest_fit_s(8, 5, 60, 10, 10, 5))
+        # A pass under 1 s may be sent at the burst bandwidth of 20
+        # bytes/s: the third pass takes 0.375 s, not 0.75 s.
+        self.assertEqual(12.875, convergence.fastest_fit_s(
+            100, 5, 60, 10, 10, 100, burst_bps=20, short_s=1))

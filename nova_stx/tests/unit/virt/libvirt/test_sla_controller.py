@@ -193,6 +193,64 @@ class SimulatedOutcomeTest(base.BaseTestCase):
         self.assertTrue(all(downtimes))
         self.assertGreater(max(downtimes), 1000)
 
+    def _two_dirty_passes(self, timeout_s):
+        """32 GiB at 10 GbE: 24 GB dirtied in the bulk copy, then 23.5 GB
+        in a 19.2 s pass, QEMU's dirty rate over it 1.2 GB/s."""
+        ram, bandwidth = 32 * GIB, TEN_GBE
+        first, second, rate = 24e9, 23.5e9, 1.2e9
+        sync2 = ram / bandwidth
+        sync3 = sync2 + first / bandwidth
+        controller = sla_controller.SlaController(_limits(
+            timeout_s=timeout_s))
+        made = []
+        for poll in range(1, int(sync3 * 2) + 6):
+            now = poll / 2.0
+            if now < sync2:
+                iteration, start, size, dirty, done = 1, 0.0, ram, 0.0, 0
+            elif now < sync3:
+                iteration, start, size, dirty, done = (
+                    2, sync2, first, first / sync2, ram)
+            else:
+                iteration, start, size, dirty, done = (
+                    3, sync3, second, rate, ram + first)
+            sent = bandwidth * (now - start)
+            made += controller.observe(job_stats.JobSample(
+                elapsed_s=now, memory_total=ram,
+                memory_processed=int(done + sent),
+                memory_remaining=int(size - sent), memory_bps=bandwidth,
+                dirty_bps=dirty, iteration=iteration,
+                expected_downtime_ms=(size / bandwidth * 1000.0
+                                      if iteration > 1 else 0.0)))
+        return [d for d in made if d.cause != decisions.INITIAL]
+
+    def test_too_slow_at_any_downtime_is_ended_at_the_second_dirty_set(self):
+        # The bandwidth is 1.25 GB/s with a 2 % jitter: one window may
+        # be 1.325 GB/s (the 500 ms threshold: 0.6625 GB), a pass's mean
+        # 1.275 GB/s. At 1.2 GB/s dirtied each pass leaves at least 0.941
+        # x its bytes above the threshold: 23.5 GB needs passes of at
+        # least 142.7 s in all from 46.7 s, fitting at 189.4 s at the
+        # soonest, so a 60 s, 120 s or 185 s timeout cannot be met,
+        # whatever downtime up to the max is tried (the bound is counted
+        # until it passes the timeout).
+        fits = ((60, 64.55), (120, 121.36), (185, 185.67))
+        for timeout_s, fit_s in fits:
+            found = self._two_dirty_passes(timeout_s)
+            self.assertEqual([(decisions.ABORT, decisions.HOPELESS)],
+                             [(d.action, d.cause) for d in found])
+            numbers = found[0].numbers
+            self.assertEqual(47.0, numbers['elapsed_s'])
+            self.assertEqual(3, numbers['iteration'])
+            self.assertAlmostEqual(fit_s, numbers['earliest_fit_s'],
+                                   places=1)
+            self.assertEqual(1.2e9, numbers['dirty_rate_bps'])
+            self.assertAlmostEqual(19.2, numbers['pass_s'], places=3)
+            self.assertIn('Too slow at any downtime', found[0].reason)
+            self.assertIn(f'before {fit_s:.0f} s', found[0].reason)
+
+    def test_soonest_fit_within_the_timeout_keeps_waiting(self):
+        # The same passes fit at 189.4 s at the soonest.
+        self.assertEqual([], self._two_dirty_passes(195))
+
     def test_timeout_aborts(self):
         controller = sla_controller.SlaController(_limits(timeout_s=120))
         controller.observe(_sample(60, 1, GIB, GIB))
