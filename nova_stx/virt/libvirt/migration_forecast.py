@@ -29,7 +29,7 @@ from nova_stx.virt.libvirt import downtime_ramp
 from nova_stx.virt.libvirt import migration_policy
 from nova_stx.virt.libvirt import precopy_sim
 from nova_stx.virt.libvirt import ramp_controller
-from nova_stx.virt.libvirt import sla_controller
+from nova_stx.virt.libvirt import sla_timing
 
 MIB = 1 << 20
 #: The writable working set assumed when none is given: a quarter of RAM.
@@ -197,4 +197,4 @@ def forecast(ram_mb, dirty_mib_s, link_gbit, settings=None, flavor=None,
 
 
 #: What :func:`forecast` assumes about the switch-over, for the docs.
-SWITCHOVER_MS = sla_controller.SWITCHOVER_MS
+SWITCHOVER_MS = sla_timing.SWITCHOVER_MS

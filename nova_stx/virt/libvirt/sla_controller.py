@@ -16,13 +16,14 @@ At every pass boundary (a new ``memory_iteration``) after the bulk copy
 it predicts the bytes the next bitmap sync leaves, ``R``, from the dirty
 sets seen so far, and takes the bandwidth ``B`` from the bytes sent and
 its jitter ``j`` from QEMU's 100 ms windows (at least
-:data:`MIN_JITTER`):
+:data:`~nova_stx.virt.libvirt.sla_timing.MIN_JITTER`):
 
 * **jump**: when the pause those bytes cause, ``R / B / (1 - 3j)`` plus
-  :data:`SWITCHOVER_MS`, fits the max downtime, it sets the downtime in
-  one step to ``R / B x (1 + 3j)``, so that QEMU's own estimate lets the
-  next sync switch over (never lower than before, never above the max);
-  unless the current downtime completes within :data:`PATIENT_PASSES`
+  :data:`~nova_stx.virt.libvirt.sla_timing.SWITCHOVER_MS`, fits the max
+  downtime, it sets the downtime in one step to ``R / B x (1 + 3j)``, so
+  that QEMU's own estimate lets the next sync switch over (never lower
+  than before, never above the max); unless the current downtime
+  completes within :data:`~nova_stx.virt.libvirt.sla_timing.PATIENT_PASSES`
   passes anyway, since a shorter pause beats a marginally earlier end;
 * **wait**: while the dirty sets still shrink and the geometric
   prediction completes before the timeout, it keeps the downtime (a
@@ -44,6 +45,10 @@ QEMU's 99 % cap. Every decision carries its reason and the numbers
 behind it, including the predicted time of completion
 (``predicted_end_s``); :attr:`SlaController.predictions` keeps every
 prediction made.
+
+This module holds the state machine that emits the decisions; the
+arithmetic behind them (the pause cap, patience, "too late") is in
+:mod:`~nova_stx.virt.libvirt.sla_timing`.
 """
 
 import math
@@ -51,11 +56,8 @@ import math
 from nova_stx.virt.libvirt import convergence
 from nova_stx.virt.libvirt import decisions
 from nova_stx.virt.libvirt import migration_policy
+from nova_stx.virt.libvirt import sla_timing
 
-#: Switch-over cost on top of copying the last pages, ms.
-SWITCHOVER_MS = 30
-#: Jitter assumed at least, relative.
-MIN_JITTER = 0.02
 #: A pass improving less than this on the best before it is no progress.
 STALL_MARGIN = 0.01
 #: Passes in a row without progress that make a stall.
@@ -68,12 +70,6 @@ COLLAPSE = 0.5
 #: its threshold (the factor allows for our bandwidth estimate and QEMU's
 #: differing).
 HOVER = 1.5
-#: Seconds between two polls of the monitor (Nova's).
-POLL_S = 0.5
-#: Keep the current downtime when it completes within this many passes
-#: and seconds anyway.
-PATIENT_PASSES = 2
-PATIENT_S = 5.0
 
 
 def _ms(seconds):
@@ -134,8 +130,9 @@ class SlaController:
         if (record is None or record.iteration < 2 or not bandwidth or
                 sample.disk_remaining):
             return first
+        poll_s = sla_timing.POLL_S
         if (not record.exact and
-                sample.memory_remaining > bandwidth * POLL_S * 2):
+                sample.memory_remaining > bandwidth * poll_s * 2):
             # NOTE(nova-stx): QEMU's exact reading of this pass comes with
             # the next poll; a reconstructed R is only used when the pass
             # may end before then.
@@ -156,7 +153,7 @@ class SlaController:
 
     def _decide(self, sample, bandwidth):
         totals = [p.remaining for p in self.estimator.dirty_passes()]
-        jitter = max(self.estimator.jitter, MIN_JITTER)
+        jitter = max(self.estimator.jitter, sla_timing.MIN_JITTER)
         maximum = self.limits.max_downtime_ms
         now = sample.elapsed_s
         time_left = self.limits.time_left_s(now)
@@ -170,10 +167,10 @@ class SlaController:
         pending = totals[-1]
         need_ms = _ms(pending / bandwidth) * (1 + 3 * jitter)
         pause_ms = _ms(pending / bandwidth) / (1 - 3 * jitter) + \
-            SWITCHOVER_MS
+            sla_timing.SWITCHOVER_MS
         if pause_ms <= maximum and need_ms <= maximum:
-            patient_s = self._patience_s(totals[-1], rho, bandwidth,
-                                         time_left)
+            patient_s = sla_timing.patience_s(self.downtime_ms, totals[-1],
+                                              rho, bandwidth, time_left)
             if patient_s is not None:
                 self._predict(sample, 'complete', now + patient_s)
                 return ()
@@ -186,7 +183,7 @@ class SlaController:
                 # only moves the threshold; doubling it lets the pages
                 # left now fit at once, and the pause stays about them.
                 target = min(self.cap_ms(), max(target, 2 * current))
-            end_s = (now + self._to_sync_s(sample, bandwidth, target) +
+            end_s = (now + sla_timing.to_sync_s(sample, bandwidth, target) +
                      pending / bandwidth)
             self._predict(sample, 'complete', end_s)
             return self._raise(
@@ -195,7 +192,8 @@ class SlaController:
                 f'{bandwidth:.0f} bytes/s.', sample,
                 dict(facts, pending_bytes=pending, need_ms=need_ms,
                      pause_ms=pause_ms, predicted_end_s=end_s))
-        late = self._too_late(sample, jitter)
+        late = sla_timing.too_late(self.estimator, self.limits, sample,
+                                   jitter)
         if late is not None:
             end_s, facts_late = late
             return self._end(
@@ -266,84 +264,13 @@ class SlaController:
         self._predict(sample, 'timeout', self.limits.timeout_s)
         return ()
 
-    def _too_late(self, sample, jitter):
-        """Return ``(end_s, numbers)`` when no downtime fits in time.
-
-        The soonest the dirty pages can fit the max downtime, from the
-        dirty rate QEMU measured over the last whole pass (see
-        :func:`~nova_stx.virt.libvirt.convergence.fastest_fit_s`), at the
-        highest plausible bandwidth; None while that bound is within the
-        timeout or cannot be read.
-        """
-        passes = self.estimator.dirty_passes()
-        if not self.limits.timeout_s or len(passes) < 2 or (
-                self.limits.auto_converge and sample.throttle_pct < 99):
-            return None
-        # NOTE(nova-stx): QEMU updates its dirty rate at a sync at least
-        # 1 s after the last update; when the last two passes each took
-        # longer (with room for our reading of their bounds), the rate is
-        # exactly the last pass's.
-        previous = passes[-1].start_s - passes[-2].start_s
-        before = (passes[-2].start_s - passes[-3].start_s
-                  if len(passes) > 2 else
-                  passes[-2].start_s - self.estimator.passes[0].start_s)
-        if min(previous, before) < 1 + 2 * POLL_S or sample.dirty_bps <= 0:
-            return None
-        # NOTE(nova-stx): one 100 ms window may be three jitters faster,
-        # which the switch-over threshold allows for; the mean of a pass
-        # of two seconds or more (20 windows) is within one jitter at
-        # three standard deviations, our average included.
-        bandwidth = self.estimator.bandwidth_bps
-        fastest = bandwidth * (1 + 3 * jitter)
-        steady = bandwidth * (1 + jitter)
-        threshold = fastest * self.limits.max_downtime_ms / 1000.0
-        floor = sample.dirty_bps * (previous - 2 * POLL_S)
-        limit = self.limits.timeout_s - passes[-1].start_s
-        fit_s = convergence.fastest_fit_s(
-            passes[-1].remaining, sample.dirty_bps, floor, threshold,
-            steady, limit, burst_bps=fastest, short_s=1 + 2 * POLL_S)
-        if fit_s <= limit:
-            return None
-        end_s = passes[-1].start_s + fit_s
-        return end_s, {'dirty_rate_bps': sample.dirty_bps,
-                       'pass_s': previous, 'pass_bps': steady,
-                       'fastest_bps': fastest, 'earliest_fit_s': end_s}
-
     def cap_ms(self):
         """Return the highest downtime that keeps the real pause in the SLA.
 
-        QEMU switches over once the bytes left fit its last 100 ms of
-        bandwidth times the downtime; the pause is those bytes at the
-        bandwidth during the pause plus the switch-over cost.
+        See :func:`~nova_stx.virt.libvirt.sla_timing.cap_ms`.
         """
-        jitter = max(self.estimator.jitter, MIN_JITTER)
-        room = self.limits.max_downtime_ms - SWITCHOVER_MS
-        return max(1, int(room * (1 - 3 * jitter) / (1 + 3 * jitter)))
-
-    @staticmethod
-    def _to_sync_s(sample, bandwidth, target_ms):
-        """Seconds until the current pass fits ``target_ms`` and syncs."""
-        threshold = bandwidth * target_ms / 1000.0
-        return max(0.0, sample.memory_remaining - threshold) / bandwidth
-
-    def _patience_s(self, dirty, rho, bandwidth, time_left):
-        """Seconds to complete at the current downtime, if that is soon.
-
-        :param dirty: the newest dirty set, bytes.
-        """
-        if not self.downtime_ms:
-            return None
-        passes = convergence.passes_to_fit(
-            dirty * rho, rho, bandwidth * self.downtime_ms / 1000.0)
-        if passes >= PATIENT_PASSES:
-            return None
-        extra_s = (dirty * rho / bandwidth +
-                   convergence.geometric_time_s(dirty * rho, rho, passes,
-                                                bandwidth))
-        if extra_s > PATIENT_S or (time_left is not None and
-                                   extra_s >= time_left):
-            return None
-        return extra_s
+        return sla_timing.cap_ms(self.limits.max_downtime_ms,
+                                 self.estimator.jitter)
 
     def _predict(self, sample, outcome, end_s):
         self.predictions.append({'at_s': sample.elapsed_s,
