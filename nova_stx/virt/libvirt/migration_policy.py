@@ -23,7 +23,9 @@ Values that break a key's rule are never used raw: an integer timeout out
 of range is clamped to it, an integer max downtime above QEMU's ceiling is
 lowered to it (whatever the source, options included), anything else
 invalid is ignored, and each such decision is a warning in
-:attr:`MigrationPlan.warnings` naming the key, the value and the rule.
+:attr:`MigrationPlan.warnings` naming the key, the value and the rule
+(the per-source cleaning is in
+:mod:`~nova_stx.virt.libvirt.migration_values`).
 
 Whether nova-stx steers a migration at all is :attr:`MigrationPlan.
 supervised`: with the ``nova`` controller (the default) a migration no key
@@ -36,6 +38,7 @@ import typing as ty
 
 from nova_stx import keys
 from nova_stx.virt.libvirt import downtime_ramp
+from nova_stx.virt.libvirt import migration_values
 
 ABORT = 'abort'
 FORCE_COMPLETE = 'force_complete'
@@ -47,12 +50,12 @@ SLA = 'sla'
 CONTROLLERS = (NOVA, STARLINGX, SLA)
 
 #: Sources a tenant controls; the operator's ``tenant_*`` bounds apply.
-TENANT_SOURCES = (keys.Source.IMAGE, keys.Source.INSTANCE)
+TENANT_SOURCES = migration_values.TENANT_SOURCES
 
 _TIMEOUT = keys.LIVE_MIGRATION_TIMEOUT
 _DOWNTIME = keys.LIVE_MIGRATION_MAX_DOWNTIME
 #: QEMU's ceiling for ``downtime-limit``, ms (the registry's maximum).
-QEMU_MAX_DOWNTIME_MS = _DOWNTIME.maximum
+QEMU_MAX_DOWNTIME_MS = migration_values.QEMU_MAX_DOWNTIME_MS
 #: Plan sources that are a key set on the flavor, image or instance.
 _KEY_SOURCES = tuple(str(s) for s in (keys.Source.FLAVOR, keys.Source.IMAGE,
                                       keys.Source.INSTANCE))
@@ -224,130 +227,11 @@ def data_gb(ram_mb, disk_gb=()):
     return max(2.0, ram_mb / 1024.0) + sum(max(2.0, d) for d in disk_gb)
 
 
-def _warning(exc, outcome):
-    return f'{exc} {outcome}'
-
-
-def _above(digits, bound):
-    """Whether ``integer_digits``' magnitude ``digits`` is above ``bound``.
-
-    Text digits are compared by length first: never int() an over-long
-    text.
-    """
-    if isinstance(digits, int):
-        return digits > bound
-    if len(digits) != len(str(bound)):
-        return len(digits) > len(str(bound))
-    return int(digits) > bound
-
-
-def _timeout_value(raw, source, settings, warnings):
-    """Return one source's timeout made safe, or None to ignore it."""
-    name = _TIMEOUT.name_in(source)
-    text = keys.shown(raw)
-    try:
-        value = _TIMEOUT.parse(raw, source)
-    except keys.InvalidValue as exc:
-        # NOTE(nova-stx): StarlingX's driver used an out-of-range timeout
-        # raw. A positive integer is clamped into the range, so the
-        # smallest-non-zero rule still honours the intent of a too short
-        # or too long value; anything else cannot be trusted and is
-        # ignored.
-        split = keys.integer_digits(raw)
-        if split is None or split[0] or not split[1]:
-            warnings.append(_warning(exc, 'Ignored.'))
-            return None
-        value = _TIMEOUT.maximum
-        if not _above(split[1], value):
-            value = max(int(split[1]), _TIMEOUT.minimum)
-        warnings.append(_warning(exc, f'Using {value}.'))
-    if source not in TENANT_SOURCES:
-        return value
-    if value == 0:
-        if not settings.tenant_timeout_allow_disable:
-            warnings.append(
-                f"{name} 0 (no timeout) is not permitted for image "
-                f"properties and instance metadata by [nova_stx] "
-                f"tenant_live_migration_timeout_allow_disable; got '{text}'."
-                f" Ignored.")
-            return None
-        return value
-    bounded = min(max(value, settings.tenant_timeout_min),
-                  settings.tenant_timeout_max)
-    if bounded != value:
-        warnings.append(
-            f"{name} must be in the range {settings.tenant_timeout_min} to "
-            f"{settings.tenant_timeout_max} for image properties and "
-            f"instance metadata ([nova_stx] tenant_live_migration_timeout_"
-            f"min/max); got '{text}'. Using {bounded}.")
-    return bounded
-
-
-def _downtime_value(raw, source, settings, warnings):
-    """Return one source's max downtime made safe, or None to ignore it."""
-    try:
-        value = _DOWNTIME.parse(raw, source)
-    except keys.InvalidValue as exc:
-        # NOTE(nova-stx): an integer above QEMU's ceiling asks for the
-        # longest downtime there is; QEMU would refuse it, so it gets the
-        # ceiling. Anything else invalid is ignored.
-        split = keys.integer_digits(raw)
-        if (split is None or split[0] or
-                not _above(split[1], _DOWNTIME.maximum)):
-            warnings.append(_warning(exc, 'Ignored.'))
-            return None
-        value = _DOWNTIME.maximum
-        warnings.append(_warning(exc, f'Using {value}.'))
-    limit = settings.tenant_downtime_max
-    if source in TENANT_SOURCES and limit is not None and value > limit:
-        warnings.append(
-            f"{_DOWNTIME.name_in(source)} must be less than or equal to "
-            f"{limit} for image properties and instance metadata "
-            f"([nova_stx] tenant_live_migration_max_downtime_max); got "
-            f"'{keys.shown(raw)}'. Using {limit}.")
-        return limit
-    return value
-
-
-def _config_downtime(settings, warnings):
-    """Return ``[libvirt] live_migration_downtime`` within QEMU's ceiling."""
-    value = settings.downtime_ms
-    if value > QEMU_MAX_DOWNTIME_MS:
-        warnings.append(
-            f'[libvirt] live_migration_downtime must be less than or equal '
-            f"to QEMU's maximum downtime of {QEMU_MAX_DOWNTIME_MS} ms; got "
-            f"'{value}'. Using {QEMU_MAX_DOWNTIME_MS}.")
-        return QEMU_MAX_DOWNTIME_MS
-    return value
-
-
 def _check_gib(gib):
     if (isinstance(gib, bool) or not isinstance(gib, (int, float)) or
             not math.isfinite(gib) or gib < 0):
         raise ValueError(f'the guest data size must be a finite number of '
                          f'GiB of at least 0, got {gib!r}')
-
-
-def _collect(key, sources, clean, settings, warnings):
-    """Return ``{Source: safe value}`` for the sources that set ``key``."""
-    found = {}
-    for source, props in sources.items():
-        name = key.name_in(source)
-        if name and props.get(name) is not None:
-            value = clean(props[name], source, settings, warnings)
-            if value is not None:
-                found[source] = value
-    return found
-
-
-def _flag(key, sources, warnings):
-    raw = {source: props.get(key.name_in(source))
-           for source, props in sources.items() if key.name_in(source)}
-    result = keys.resolve(key, raw)
-    warnings.extend(_warning(exc, 'Ignored.') for exc in result.ignored)
-    if result.source is keys.Source.CONFIG:
-        return None, 'host'
-    return result.value, str(result.source)
 
 
 def plan(flavor_specs, image_props, instance_meta, gib, settings):
@@ -369,22 +253,25 @@ def plan(flavor_specs, image_props, instance_meta, gib, settings):
                keys.Source.INSTANCE: instance_meta or {}}
     warnings = []
 
-    timeouts = _collect(_TIMEOUT, sources, _timeout_value, settings,
-                        warnings)
+    timeouts = migration_values.collect(
+        _TIMEOUT, sources, migration_values.timeout_value, settings,
+        warnings)
     if settings.timeout_s is not None:
         config_timeout = settings.timeout_s
     else:
         config_timeout = int(settings.completion_timeout_per_gib * gib)
     timeout = keys.resolve(_TIMEOUT, timeouts, config_timeout)
 
-    downtimes = _collect(_DOWNTIME, sources, _downtime_value, settings,
-                         warnings)
-    downtime = keys.resolve(_DOWNTIME, downtimes,
-                            _config_downtime(settings, warnings))
+    downtimes = migration_values.collect(
+        _DOWNTIME, sources, migration_values.downtime_value, settings,
+        warnings)
+    downtime = keys.resolve(
+        _DOWNTIME, downtimes,
+        migration_values.config_downtime(settings, warnings))
 
-    auto_converge, auto_converge_source = _flag(
+    auto_converge, auto_converge_source = migration_values.flag(
         keys.LIVE_MIGRATION_AUTO_CONVERGE, sources, warnings)
-    tunnelled, tunnelled_source = _flag(
+    tunnelled, tunnelled_source = migration_values.flag(
         keys.LIVE_MIGRATION_TUNNEL, sources, warnings)
 
     max_ms = downtime.value
