@@ -16,8 +16,9 @@
 the guest's data size and :class:`Settings` into a :class:`MigrationPlan`:
 the effective maximum downtime and timeout, where each came from, the
 downtime ramp, the timeout action and per-instance migration flags. Nothing
-here reads ``CONF`` or talks to libvirt; :meth:`Settings.from_conf` is the
-one place that reads options.
+here reads ``CONF`` or talks to libvirt; :meth:`Settings.from_conf` (in
+:mod:`~nova_stx.virt.libvirt.migration_settings`) is the one place that
+reads options.
 
 Values that break a key's rule are never used raw: an integer timeout out
 of range is clamped to it, an integer max downtime above QEMU's ceiling is
@@ -38,16 +39,21 @@ import typing as ty
 
 from nova_stx import keys
 from nova_stx.virt.libvirt import downtime_ramp
+from nova_stx.virt.libvirt import migration_settings
 from nova_stx.virt.libvirt import migration_values
 
-ABORT = 'abort'
-FORCE_COMPLETE = 'force_complete'
+ABORT = migration_settings.ABORT
+FORCE_COMPLETE = migration_settings.FORCE_COMPLETE
 
 #: ``[nova_stx] live_migration_controller`` values.
-NOVA = 'nova'
-STARLINGX = 'starlingx'
-SLA = 'sla'
-CONTROLLERS = (NOVA, STARLINGX, SLA)
+NOVA = migration_settings.NOVA
+STARLINGX = migration_settings.STARLINGX
+SLA = migration_settings.SLA
+CONTROLLERS = migration_settings.CONTROLLERS
+
+#: The operator's options, see
+#: :class:`~nova_stx.virt.libvirt.migration_settings.Settings`.
+Settings = migration_settings.Settings
 
 #: Sources a tenant controls; the operator's ``tenant_*`` bounds apply.
 TENANT_SOURCES = migration_values.TENANT_SOURCES
@@ -59,67 +65,6 @@ QEMU_MAX_DOWNTIME_MS = migration_values.QEMU_MAX_DOWNTIME_MS
 #: Plan sources that are a key set on the flavor, image or instance.
 _KEY_SOURCES = tuple(str(s) for s in (keys.Source.FLAVOR, keys.Source.IMAGE,
                                       keys.Source.INSTANCE))
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """The operator's options the policy depends on."""
-
-    #: ``[libvirt] live_migration_downtime``, ms.
-    downtime_ms: int = 500
-    #: ``[libvirt] live_migration_downtime_steps``.
-    downtime_steps: int = 10
-    #: ``[libvirt] live_migration_downtime_delay``, s per GiB.
-    downtime_delay_s: int = 75
-    #: ``[libvirt] live_migration_completion_timeout``, s per GiB.
-    completion_timeout_per_gib: int = 800
-    #: ``[libvirt] live_migration_timeout_action``.
-    nova_timeout_action: str = ABORT
-    #: ``[libvirt] live_migration_permit_post_copy``.
-    permit_post_copy: bool = False
-    #: ``[nova_stx] live_migration_timeout``, s; None: Nova's per GiB.
-    timeout_s: ty.Optional[int] = None
-    #: ``[nova_stx] live_migration_timeout_action``; None: Nova's.
-    timeout_action: ty.Optional[str] = None
-    #: ``[nova_stx] live_migration_downtime_ramp``.
-    ramp: str = downtime_ramp.STARLINGX
-    #: ``[nova_stx] live_migration_controller``.
-    controller: str = NOVA
-    #: ``[nova_stx] tenant_live_migration_timeout_min``, s.
-    tenant_timeout_min: int = 120
-    #: ``[nova_stx] tenant_live_migration_timeout_max``, s.
-    tenant_timeout_max: int = 800
-    #: ``[nova_stx] tenant_live_migration_timeout_allow_disable``.
-    tenant_timeout_allow_disable: bool = True
-    #: ``[nova_stx] tenant_live_migration_max_downtime_max``, ms or None.
-    tenant_downtime_max: ty.Optional[int] = None
-
-    @classmethod
-    def from_conf(cls, conf):
-        """Read the settings from a config object.
-
-        :param conf: an ``oslo_config.cfg.ConfigOpts`` with Nova's
-            ``[libvirt]`` and nova-stx's ``[nova_stx]`` options registered.
-        :returns: a :class:`Settings`.
-        """
-        lv = conf.libvirt
-        stx = conf.nova_stx
-        return cls(
-            downtime_ms=lv.live_migration_downtime,
-            downtime_steps=lv.live_migration_downtime_steps,
-            downtime_delay_s=lv.live_migration_downtime_delay,
-            completion_timeout_per_gib=lv.live_migration_completion_timeout,
-            nova_timeout_action=lv.live_migration_timeout_action,
-            permit_post_copy=lv.live_migration_permit_post_copy,
-            timeout_s=stx.live_migration_timeout,
-            timeout_action=stx.live_migration_timeout_action,
-            ramp=stx.live_migration_downtime_ramp,
-            controller=stx.live_migration_controller,
-            tenant_timeout_min=stx.tenant_live_migration_timeout_min,
-            tenant_timeout_max=stx.tenant_live_migration_timeout_max,
-            tenant_timeout_allow_disable=(
-                stx.tenant_live_migration_timeout_allow_disable),
-            tenant_downtime_max=stx.tenant_live_migration_max_downtime_max)
 
 
 @dataclasses.dataclass(frozen=True)
