@@ -48,7 +48,8 @@ prediction made.
 
 This module holds the state machine that emits the decisions; the
 arithmetic behind them (the pause cap, patience, "too late") is in
-:mod:`~nova_stx.virt.libvirt.sla_timing`.
+:mod:`~nova_stx.virt.libvirt.sla_timing`, the decisions that end a
+migration in :mod:`~nova_stx.virt.libvirt.sla_endings`.
 """
 
 import math
@@ -56,6 +57,7 @@ import math
 from nova_stx.virt.libvirt import convergence
 from nova_stx.virt.libvirt import decisions
 from nova_stx.virt.libvirt import migration_policy
+from nova_stx.virt.libvirt import sla_endings
 from nova_stx.virt.libvirt import sla_timing
 
 #: A pass improving less than this on the best before it is no progress.
@@ -64,8 +66,6 @@ STALL_MARGIN = 0.01
 STALL_PASSES = 2
 #: Seconds of dirty sets to see before ending a migration early.
 STALL_MIN_S = 5.0
-#: A bandwidth sample below this share of the average is a collapse.
-COLLAPSE = 0.5
 #: Pages left within this factor of bandwidth x downtime: QEMU hovers at
 #: its threshold (the factor allows for our bandwidth estimate and QEMU's
 #: differing).
@@ -142,14 +142,7 @@ class SlaController:
     def _timeout(self, sample):
         self.timed_out = True
         self.ended = True
-        action = (decisions.FORCE_COMPLETE
-                  if self.limits.timeout_action ==
-                  migration_policy.FORCE_COMPLETE else decisions.ABORT)
-        return (decisions.Decision(
-            action, decisions.TIMEOUT,
-            f'Live migration timeout after {self.limits.timeout_s} sec.',
-            numbers={'elapsed_s': sample.elapsed_s,
-                     'timeout_s': self.limits.timeout_s}),)
+        return sla_endings.timeout(self.limits, sample)
 
     def _decide(self, sample, bandwidth):
         totals = [p.remaining for p in self.estimator.dirty_passes()]
@@ -296,30 +289,16 @@ class SlaController:
             downtime_ms=ms, numbers=self._numbers(sample, facts)),)
 
     def _end(self, sample, bandwidth, why, facts):
-        """End a migration that cannot meet its SLA, or wait for timeout."""
-        limits = self.limits
+        """End a migration that cannot meet its SLA, or wait for timeout.
+
+        See :func:`~nova_stx.virt.libvirt.sla_endings.hopeless`.
+        """
         copy_s = sample.memory_remaining / bandwidth
-        time_left = limits.time_left_s(sample.elapsed_s)
-        rate = self.estimator.last_rate_bps
-        collapsed = rate is not None and rate < COLLAPSE * bandwidth
         numbers = self._numbers(sample, dict(facts, post_copy_s=copy_s))
-        if limits.timeout_action == migration_policy.FORCE_COMPLETE:
-            if (limits.post_copy and not collapsed and
-                    (time_left is None or copy_s <= time_left)):
-                self.ended = True
-                self._predict(sample, 'complete', sample.elapsed_s + copy_s)
-                return (decisions.Decision(
-                    decisions.POST_COPY, decisions.HOPELESS,
-                    f'{why} Switching to post-copy: about {copy_s:.1f} s '
-                    f'to copy.', numbers=numbers),)
-            self._predict(sample, 'timeout', limits.timeout_s)
-            return ()
-        self.ended = True
-        self._predict(sample, 'abort', sample.elapsed_s)
-        if time_left is not None:
-            numbers['time_saved_s'] = round(time_left, 3)
-            numbers['bytes_saved'] = round(time_left * bandwidth)
-        return (decisions.Decision(
-            decisions.ABORT, decisions.HOPELESS,
-            f'{why} Aborting now instead of at the timeout.',
-            numbers=numbers),)
+        made, outcome, end_s = sla_endings.hopeless(
+            self.limits, sample, bandwidth, self.estimator.last_rate_bps,
+            why, numbers)
+        if made:
+            self.ended = True
+        self._predict(sample, outcome, end_s)
+        return made
