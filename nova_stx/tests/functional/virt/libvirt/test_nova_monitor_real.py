@@ -86,8 +86,18 @@ class NovaMonitorRealTest(trm.RealLibvirtTestCase):
             cls.drvr = drvr
         self.drvr._parse_migration_flags()
         self.drvr._migration_clock = trm.time.monotonic
+        self.addCleanup(self._cancel_delayed_events)
 
-    def _nova_migrate(self, name, extra_specs):
+    def _cancel_delayed_events(self):
+        # NOTE(nova-stx): Nova's Host delays a STOPPED lifecycle event 15 s
+        # (seen from the source after the post-copy migration), then
+        # submits it to the executor it was initialised with, which the
+        # first test's cleanup shut down: the late submit logged an error
+        # in the next test. Nothing here handles the event anyway.
+        for future in list(self.drvr._host._events_delayed.values()):
+            future.cancel()
+
+    def _nova_migrate(self, name, extra_specs, migration=None):
         context = nova_context.get_admin_context()
         conn = self.lab.a.open()
         uuid = conn.lookupByName(name).UUIDString()
@@ -99,8 +109,8 @@ class NovaMonitorRealTest(trm.RealLibvirtTestCase):
             context, uuid=uuid, flavor=flavor, system_metadata={},
             metadata={}, expected_attrs=['metadata', 'system_metadata'])
         migrate_data = objects.LibvirtLiveMigrateData(
-            migration=objects.Migration(context=context, id=1,
-                                        status='running'),
+            migration=migration or objects.Migration(
+                context=context, id=1, status='running'),
             block_migration=False,
             target_connect_addr=self.lab.b.spec.address,
             serial_listen_addr=None, serial_listen_ports=[], bdms=[],
@@ -131,6 +141,10 @@ class NovaMonitorRealTest(trm.RealLibvirtTestCase):
         return post, recover, error
 
     def _where(self, name):
+        return lab_outcome.where(*self._states(name))
+
+    def _states(self, name):
+        """Return the guest's state on host A and on host B."""
         states = []
         for host in (self.lab.a, self.lab.b):
             conn = host.open()
@@ -141,7 +155,7 @@ class NovaMonitorRealTest(trm.RealLibvirtTestCase):
                 states.append(lab_outcome.ABSENT)
             finally:
                 conn.close()
-        return lab_outcome.where(*states)
+        return states
 
     def _report(self, label):
         self.addDetail(label, testtools.content.text_content('\n'.join(
@@ -191,6 +205,72 @@ class NovaMonitorRealTest(trm.RealLibvirtTestCase):
         self.assertGreater(decision['numbers']['best_pause_ms'], 100)
         abort, = trm.sent(self.notifier, migration_events.ABORT)
         self.assertGreater(abort['saved']['time_saved_s'], 600)
+        self.assertEqual([], trm.sent(self.notifier,
+                                      migration_events.TIMEOUT))
+
+    def _watch_lifecycle(self, name):
+        """Record the guest's lifecycle events on host A.
+
+        Nova's Host runs libvirt's default event loop, which dispatches
+        them; returns the list of ``(event, detail)`` received.
+        """
+        events = []
+        conn = self.drvr._host.get_connection()
+        dom = conn.lookupByName(name)
+        callback_id = conn.domainEventRegisterAny(
+            dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            lambda _conn, _dom, event, detail, _opaque:
+                events.append((event, detail)), None)
+        self.addCleanup(conn.domainEventDeregisterAny, callback_id)
+        return events
+
+    def test_nova_monitor_sla_hopeless_switches_to_post_copy(self):
+        self.conf.config(live_migration_controller='sla', group='nova_stx')
+        self.conf.config(live_migration_permit_post_copy=True,
+                         live_migration_timeout_action='force_complete',
+                         group='libvirt')
+        # Nova arms VIR_MIGRATE_POSTCOPY from the option, at flag parsing.
+        self.drvr._parse_migration_flags()
+        self.assertTrue(self.drvr._live_migration_flags &
+                        libvirt.VIR_MIGRATE_POSTCOPY)
+        name = self.start_guest(trm.RUNAWAY_DIRTY_MIB)
+        lifecycle = self._watch_lifecycle(name)
+        migration = objects.Migration(
+            context=nova_context.get_admin_context(), id=1,
+            status='running')
+
+        started = trm.time.monotonic()
+        post, recover, error = self._nova_migrate(
+            name, {DOWNTIME: '100', TIMEOUT: '800'}, migration=migration)
+        total_s = trm.time.monotonic() - started
+
+        self._report('events')
+        decision, = trm.sent(self.notifier, migration_events.DECISION)
+        self.addDetail('times', testtools.content.text_content(
+            f'post-copy decided at {decision["numbers"]["elapsed_s"]} s '
+            f'of the job; migration call returned after {total_s:.1f} s'))
+        self.assertIsNone(error)
+        post.assert_called_once()
+        recover.assert_not_called()
+        self.assertEqual(('post_copy', 'hopeless'),
+                         (decision['action'], decision['cause']))
+        self.assertIn('Switching to post-copy', decision['reason'])
+        self.assertIn(decision['reason'], self.log.output)
+        # Nova's own run_tasks did the switch: migrateStartPostCopy
+        # succeeded, so Nova marked the migration, and libvirt's job
+        # entered post-copy (the source's SUSPENDED_POSTCOPY event).
+        self.assertIn('Switching to post-copy migration mode',
+                      self.log.output)
+        self.assertEqual('running (post-copy)', migration.status)
+        self.assertIn((libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
+                       libvirt.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY),
+                      lifecycle)
+        self.assertEqual([lab_outcome.ABSENT, 'running'],
+                         self._states(name))
+        self.assert_guest_alive(self.lab.b, name)
+        self.assertEqual(1, len(trm.sent(self.notifier,
+                                         migration_events.COMPLETE)))
+        self.assertEqual([], trm.sent(self.notifier, migration_events.ABORT))
         self.assertEqual([], trm.sent(self.notifier,
                                       migration_events.TIMEOUT))
 
