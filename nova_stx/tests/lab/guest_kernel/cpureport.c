@@ -34,14 +34,11 @@
  * at 0xFED00000 with a plausible counter period.
  */
 
-typedef unsigned int uint32;
-typedef unsigned short uint16;
-typedef unsigned char uint8;
+#include "serial.h"
 
 #define MULTIBOOT_MAGIC 0x1BADB002u
 #define MULTIBOOT_FLAGS 0x00000000u
 
-#define COM1 0x3f8
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
 #define REPORT_EVERY_S 2u
@@ -110,53 +107,6 @@ static const struct feature features[] = {
     {"lm", 0x80000001u, 'd', 29},
     {"ibpb", 0x80000008u, 'b', 12},
 };
-
-static void port_write(uint16 port, uint8 value)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static uint8 port_read(uint16 port)
-{
-    uint8 value;
-    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-
-static void serial_init(void)
-{
-    port_write(COM1 + 1, 0x00);   /* no interrupts */
-    port_write(COM1 + 3, 0x80);   /* divisor latch on */
-    port_write(COM1 + 0, 0x01);   /* 115200 baud */
-    port_write(COM1 + 1, 0x00);
-    port_write(COM1 + 3, 0x03);   /* 8N1, latch off */
-}
-
-static void say_char(char c)
-{
-    while (!(port_read(COM1 + 5) & 0x20))
-        ;
-    port_write(COM1, (uint8)c);
-}
-
-static void say(const char *text)
-{
-    for (; *text; text++)
-        say_char(*text);
-}
-
-static void say_number(uint32 value)
-{
-    char digits[12];
-    int pos = sizeof(digits) - 1;
-
-    digits[pos] = '\0';
-    do {
-        digits[--pos] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value);
-    say(&digits[pos]);
-}
 
 static struct regs cpuid(uint32 leaf)
 {

@@ -28,8 +28,7 @@
  * fill is done, then "memload: beat <n>" now and then while dirtying.
  */
 
-typedef unsigned int uint32;
-typedef unsigned char uint8;
+#include "serial.h"
 
 #define MULTIBOOT_MAGIC 0x1BADB002u
 #define MULTIBOOT_WANT_MEMINFO 0x00000002u
@@ -37,7 +36,6 @@ typedef unsigned char uint8;
 #define INFO_HAS_MEMORY 0x1u
 #define INFO_HAS_CMDLINE 0x4u
 
-#define COM1 0x3f8
 #define MIB (1024u * 1024u)
 #define PAGE_WORDS (4096u / sizeof(uint32))
 #define AREA_START (2u * MIB)
@@ -65,49 +63,6 @@ __asm__(
     "    cli\n"
     "    hlt\n"
     "    jmp stop\n");
-
-static void port_write(unsigned short port, uint8 value)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static uint8 port_read(unsigned short port)
-{
-    uint8 value;
-    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-
-static void serial_init(void)
-{
-    port_write(COM1 + 1, 0x00);   /* no interrupts */
-    port_write(COM1 + 3, 0x80);   /* divisor latch on */
-    port_write(COM1 + 0, 0x01);   /* 115200 baud */
-    port_write(COM1 + 1, 0x00);
-    port_write(COM1 + 3, 0x03);   /* 8N1, latch off */
-}
-
-static void say(const char *text)
-{
-    for (; *text; text++) {
-        while (!(port_read(COM1 + 5) & 0x20))
-            ;
-        port_write(COM1, (uint8)*text);
-    }
-}
-
-static void say_number(uint32 value)
-{
-    char digits[12];
-    int pos = sizeof(digits) - 1;
-
-    digits[pos] = '\0';
-    do {
-        digits[--pos] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value);
-    say(&digits[pos]);
-}
 
 /* Value of "name=<digits>" in the command line, or 0. */
 static uint32 argument(const char *cmdline, const char *name)
