@@ -16,6 +16,8 @@ import json
 import logging
 
 import fixtures
+from nova import objects
+from nova.pci import stats
 from oslotest import base
 
 from nova_stx.explain import report
@@ -37,6 +39,15 @@ def host(name='compute-0', cells=None, model='Haswell', vendor='Intel',
                 {'pcpus': '6-9', 'cpus': '10-11', 'memory_mb': 4096}]}
     data.update(extra)
     return fleet.host_state(data)
+
+
+def pci_stats(host_state):
+    """One type-PCI device (vendor ``v``) on host cell 1 of ``host_state``."""
+    pool = objects.PciDevicePool(product_id='p', vendor_id='v', numa_node=1,
+                                 count=1, tags={'dev_type': 'type-PCI'})
+    return stats.PciDeviceStats(
+        host_state.numa_topology,
+        stats=objects.PciDevicePoolList(objects=[pool]))
 
 
 def spec(vcpus=2, ram_mb=1024, image=None, **flavor):

@@ -30,7 +30,6 @@ import fixtures
 import hypothesis
 from hypothesis import strategies as st
 from nova import objects
-from nova.pci import stats
 from nova.scheduler import filters as nova_filters
 
 from nova_stx.explain import report
@@ -101,14 +100,6 @@ def _cell(index, draw):
         cell['hugepages'] = {'2M': draw(st.integers(0, 1024)),
                              '1G': draw(st.integers(0, 2))}
     return cell
-
-
-def _pci_stats(host_state):
-    pool = objects.PciDevicePool(product_id='p', vendor_id='v', numa_node=1,
-                                 count=1, tags={'dev_type': 'type-PCI'})
-    return stats.PciDeviceStats(
-        host_state.numa_topology,
-        stats=objects.PciDevicePoolList(objects=[pool]))
 
 
 @st.composite
@@ -207,7 +198,7 @@ def hosts(draw, pci):
             f'h{number}', cells=[_cell(i, draw) for i in range(count)],
             model=draw(st.sampled_from(MODELS)),
             features=draw(st.sampled_from((('vmx',), ('svm', 'avx2'), ()))))
-        state.pci_stats = _pci_stats(state) if pci else None
+        state.pci_stats = fakes.pci_stats(state) if pci else None
         broken, what = None, 'intact'
         damage = draw(st.sampled_from((None, None, 'cell', 'host')))
         if damage == 'cell' and count:

@@ -23,7 +23,6 @@ import logging
 
 import fixtures
 from nova import objects
-from nova.pci import stats
 from nova.scheduler import filters as nova_filters
 
 from nova_stx.scheduler.filters import base
@@ -48,14 +47,6 @@ def _pci_spec(nodes=2):
                                    numa_policy='required', request_id=None,
                                    alias_name='a')])
     return spec
-
-
-def _pci_stats(host_state):
-    pool = objects.PciDevicePool(product_id='p', vendor_id='v', numa_node=1,
-                                 count=1, tags={'dev_type': 'type-PCI'})
-    return stats.PciDeviceStats(
-        host_state.numa_topology,
-        stats=objects.PciDevicePoolList(objects=[pool]))
 
 
 class MalformedHostTestCase(fakes.TestCase):
@@ -204,11 +195,11 @@ class MalformedHostTestCase(fakes.TestCase):
 
     def test_allocation_candidate_without_mappings(self):
         host = fakes.host()
-        host.pci_stats = _pci_stats(host)
+        host.pci_stats = fakes.pci_stats(host)
         self.assertTrue(self.numa.host_passes(host, _pci_spec()))
         for candidate in ({}, 'x', {'mappings': 5}):
             host = fakes.host()
-            host.pci_stats = _pci_stats(host)
+            host.pci_stats = fakes.pci_stats(host)
             host.allocation_candidates = [{'mappings': {}}, candidate]
             self._rejected(self.numa, host, _pci_spec(),
                            'allocation candidate 1 has no mappings')
