@@ -48,17 +48,11 @@ def _timeout(limits, sample):
         numbers={'elapsed_s': sample.elapsed_s})
 
 
-class OvirtMinimalDowntime:
-    poll_s = 10.0
-    name = 'ovirt'
+class _Anchor:
+    """Polls at its own pace; ends at the SLA timeout; then says nothing."""
 
     def __init__(self, limits):
         self.limits = limits
-        self.scale = limits.max_downtime_ms / 500.0
-        self.initial_downtime_ms = int(100 * self.scale)
-        self.schedule = collections.deque(_SCHEDULE)
-        self.first_iteration = None
-        self.last_iteration = None
         self.done = False
 
     def next_poll_s(self, elapsed_s):
@@ -70,6 +64,25 @@ class OvirtMinimalDowntime:
         if self.limits.timed_out(sample.elapsed_s):
             self.done = True
             return (_timeout(self.limits, sample),)
+        return self._observe(sample)
+
+    def _observe(self, sample):
+        return ()
+
+
+class OvirtMinimalDowntime(_Anchor):
+    poll_s = 10.0
+    name = 'ovirt'
+
+    def __init__(self, limits):
+        super().__init__(limits)
+        self.scale = limits.max_downtime_ms / 500.0
+        self.initial_downtime_ms = int(100 * self.scale)
+        self.schedule = collections.deque(_SCHEDULE)
+        self.first_iteration = None
+        self.last_iteration = None
+
+    def _observe(self, sample):
         if self.first_iteration is None:
             self.first_iteration = self.last_iteration = sample.iteration
             return ()
@@ -90,7 +103,7 @@ class OvirtMinimalDowntime:
         return ()
 
 
-class KubevirtStallDetector:
+class KubevirtStallDetector(_Anchor):
     poll_s = 0.4
     name = 'kubevirt'
     WINDOW_S = 40.0
@@ -99,23 +112,14 @@ class KubevirtStallDetector:
     SWITCHOVER_S = 60.0
 
     def __init__(self, limits):
-        self.limits = limits
+        super().__init__(limits)
         self.initial_downtime_ms = min(300, limits.max_downtime_ms)
         self.records = []
         self.iteration = None
         self.bandwidth = None
         self.acted_at = None
-        self.done = False
 
-    def next_poll_s(self, elapsed_s):
-        return elapsed_s
-
-    def observe(self, sample):
-        if self.done:
-            return ()
-        if self.limits.timed_out(sample.elapsed_s):
-            self.done = True
-            return (_timeout(self.limits, sample),)
+    def _observe(self, sample):
         if sample.memory_bps > 0:
             self.bandwidth = (sample.memory_bps if self.bandwidth is None
                               else 0.5 * self.bandwidth +
@@ -152,22 +156,15 @@ class KubevirtStallDetector:
                                    downtime_ms=max(ms, 1)),)
 
 
-class FixedTarget:
+class FixedTarget(_Anchor):
     poll_s = 0.5
     name = 'fixed'
 
     def __init__(self, limits, downtime_ms):
-        self.limits = limits
+        super().__init__(limits)
         self.initial_downtime_ms = max(1, int(downtime_ms))
-        self.done = False
 
     def next_poll_s(self, elapsed_s):
         if self.done or not self.limits.timeout_s:
             return math.inf
         return max(elapsed_s, self.limits.timeout_s)
-
-    def observe(self, sample):
-        if not self.done and self.limits.timed_out(sample.elapsed_s):
-            self.done = True
-            return (_timeout(self.limits, sample),)
-        return ()
